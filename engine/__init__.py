@@ -1,0 +1,36 @@
+"""stealsync: a fast, safe one-way directory mirror.
+
+Public API (everything else is private)::
+
+    from engine import sync, SyncOptions, SyncResult, SyncError
+    result = sync(SyncOptions(src="a", dst="b", delete=True))
+"""
+
+from __future__ import annotations
+
+__all__ = ["sync", "analyze", "SyncOptions", "SyncResult", "SyncError"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name):  # lazy: `import engine` stays cheap
+    if name == "sync":
+        from .sync import sync
+
+        return sync
+    if name == "SyncOptions":
+        from .options import SyncOptions
+
+        return SyncOptions
+    if name == "SyncResult":
+        from .sync import SyncResult
+
+        return SyncResult
+    if name == "SyncError":
+        from .errors import SyncError
+
+        return SyncError
+    if name == "analyze":
+        from .analyze import analyze
+
+        return analyze
+    raise AttributeError(name)

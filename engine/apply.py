@@ -1,0 +1,378 @@
+"""Apply: the only code that writes to DST.
+
+Everything happens relative to open directory descriptors with O_NOFOLLOW, so
+no write can go through a symlink in DST.  Files are written to a temp name
+in the same directory (``.stealsync-<run>-<pid>-<n>.tmp``), their metadata set
+on the open descriptor, then renamed over the final name: at any instant the
+final name holds either the old file or the complete new one.
+
+In dry-run mode the same code runs with every write skipped, so the itemized
+output and the counters of a dry run equal those of the real run.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as st
+
+from .context import WorkerContext
+from .copyfile import STRATEGY_BUFFERED, STRATEGY_RANGE, STRATEGY_SENDFILE, STREAM_THRESHOLD, copy_data
+from .counters import C
+from .errors import FatalSyncError, Severity, SyncError, from_oserror
+from .names import escape, join
+from .plan import Action, Op, itemize_sigil
+from .walk import KIND_DIR, KIND_FILE, KIND_LINK, O_DIR, Entry
+
+O_SRC = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+O_TMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_STRATEGY_COUNTER = {
+    STRATEGY_RANGE: C.COPY_RANGE,
+    STRATEGY_SENDFILE: C.COPY_SENDFILE,
+    STRATEGY_BUFFERED: C.COPY_BUFFERED,
+}
+TORN_RETRIES = 3
+
+
+class SourceChanged(Exception):
+    """The source file changed while it was being copied."""
+
+
+class Applier:
+    """Applies one directory's actions; ``dst_fd`` is None in dry-run for a
+    directory that does not exist yet."""
+
+    def __init__(self, ctx: WorkerContext, relpath: str, src_fd: int, dst_fd: int | None):
+        self.ctx = ctx
+        self.relpath = relpath
+        self.src_fd = src_fd
+        self.dst_fd = dst_fd
+        self.dry = ctx.opts.dry_run
+        self.itemize = ctx.opts.itemize
+        self.changed = False  # any visible change in this directory
+
+    # --- reporting -----------------------------------------------------------
+    def _item(self, sigil: str, name: str, is_dir: bool = False) -> None:
+        self.changed = True
+        if self.itemize:
+            path = escape(join(self.relpath, name))
+            self.ctx.sink.item(f"{sigil} {path}/" if is_dir else f"{sigil} {path}")
+
+    def _fail(self, name: str, op: str, exc: OSError) -> None:
+        rec = from_oserror(join(self.relpath, name), op, exc)
+        if rec.severity == Severity.FATAL:
+            self.ctx.report(rec)
+            raise FatalSyncError(rec)
+        self.ctx.report(rec)
+
+    # --- dispatch ------------------------------------------------------------
+    def apply(self, a: Action) -> bool:
+        """Apply one action; False when it failed (already reported)."""
+        op = a.op
+        try:
+            if op == Op.COPY or op == Op.UPDATE:
+                return self.write_file(a)
+            if op == Op.META:
+                return self.set_meta(a)
+            if op == Op.SYMLINK:
+                return self.write_symlink(a)
+            if op == Op.SPECIAL:
+                return self.write_special(a)
+            if op == Op.MKDIR:
+                return self.make_dir(a)
+            if op in (Op.DELETE, Op.REMOVE_FOR_TYPE):
+                return self.delete(a)
+            if op == Op.DELETE_TEMP:
+                return self.delete_temp(a)
+            if op == Op.SKIP:
+                self.ctx.row.add(C.SKIPPED)
+                self.ctx.report(SyncError(join(self.relpath, a.name), "skip", 0,
+                                          f"skipped {a.reason}", Severity.WARNING))
+            return True
+        except FatalSyncError:
+            raise
+        except OSError as e:  # anything not handled by the op itself
+            self._fail(a.name, _OP_NAMES.get(op, "apply"), e)
+            return False
+
+    # --- regular files -------------------------------------------------------
+    def write_file(self, a: Action) -> bool:
+        s = a.src
+        ctx = self.ctx
+        sigil = itemize_sigil(a)
+        if self.dry:
+            self._count_file(a, s.size)
+            self._item(sigil, a.name)
+            return True
+        try:
+            src = os.open(a.name, O_SRC, dir_fd=self.src_fd)
+        except OSError as e:
+            self._fail(a.name, "open-src", e)
+            return False
+        try:
+            for _attempt in range(TORN_RETRIES):
+                try:
+                    size = self._copy_once(src, a)
+                except _Handled:
+                    return False
+                except SourceChanged:
+                    os.lseek(src, 0, os.SEEK_SET)
+                    continue
+                self._count_file(a, size)
+                self._item(sigil, a.name)
+                return True
+            ctx.report(SyncError(join(self.relpath, a.name), "copy", 0,
+                                 "source changed while being copied; DST keeps its previous version"))
+            return False
+        finally:
+            os.close(src)
+
+    def _copy_once(self, src: int, a: Action) -> int:
+        ctx = self.ctx
+        before = os.fstat(src)
+        if not st.S_ISREG(before.st_mode):
+            raise OSError(errno.ENOENT, "no longer a regular file")
+        tmp = ctx.temp_name()
+        try:
+            out = os.open(tmp, O_TMP, 0o600, dir_fd=self.dst_fd)
+        except OSError as e:
+            self._fail(a.name, "create", e)
+            raise _Handled from e
+        try:
+            try:
+                copied, strategy = copy_data(src, out, before.st_size)
+                after = os.fstat(src)
+                if (copied != before.st_size or after.st_size != before.st_size
+                        or after.st_mtime_ns != before.st_mtime_ns):
+                    raise SourceChanged
+                if ctx.opts.verify:
+                    self._verify(src, out, a.name)
+                if ctx.is_root:
+                    os.fchown(out, after.st_uid, after.st_gid)
+                os.fchmod(out, st.S_IMODE(after.st_mode))
+                os.utime(out, ns=(after.st_atime_ns, after.st_mtime_ns))
+            finally:
+                os.close(out)
+            os.rename(tmp, a.name, src_dir_fd=self.dst_fd, dst_dir_fd=self.dst_fd)
+        except BaseException:
+            _unlink_quietly(tmp, self.dst_fd)
+            raise
+        ctx.row.add(_STRATEGY_COUNTER[strategy])
+        if copied > STREAM_THRESHOLD:
+            ctx.row.add(C.FILES_STREAMED)
+        return copied
+
+    def _verify(self, src: int, out: int, name: str) -> None:
+        from .hashing import hash_fd
+
+        if hash_fd(src) != hash_fd(out):
+            raise OSError(errno.EIO, f"verify failed: DST copy of {name!r} differs")
+
+    def _count_file(self, a: Action, size: int) -> None:
+        row = self.ctx.row
+        row.add(C.FILES_COPIED if a.op == Op.COPY or a.dst is None or a.dst.kind != KIND_FILE
+                else C.FILES_UPDATED)
+        row.add(C.BYTES_COPIED, size)
+
+    # --- metadata only -------------------------------------------------------
+    def set_meta(self, a: Action) -> bool:
+        s = a.src
+        if not self.dry:
+            name, dfd = a.name, self.dst_fd
+            if s.kind == KIND_LINK:
+                if self.ctx.is_root:
+                    os.chown(name, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
+                os.utime(name, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+            elif s.kind == KIND_FILE:
+                self._set_file_meta(name, s)
+            else:  # special file: never opened
+                if self.ctx.is_root:
+                    os.chown(name, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
+                os.chmod(name, st.S_IMODE(s.mode), dir_fd=dfd)
+                os.utime(name, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+        if s.kind == KIND_FILE:
+            self.ctx.row.add(C.FILES_UPDATED)
+        self._item("*", a.name)
+        return True
+
+    def _set_file_meta(self, name: str, s: Entry) -> None:
+        try:
+            fd = os.open(name, O_SRC, dir_fd=self.dst_fd)
+        except PermissionError:
+            # Not readable by us (mode 000, not root): chmod by name.  The
+            # listing said it is a regular file; chmod cannot follow a link
+            # into anything we would then write.
+            os.chmod(name, st.S_IMODE(s.mode) | 0o600, dir_fd=self.dst_fd)
+            fd = os.open(name, O_SRC, dir_fd=self.dst_fd)
+        try:
+            if not st.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EEXIST, "DST entry changed type")
+            if self.ctx.is_root:
+                os.fchown(fd, s.uid, s.gid)
+            os.fchmod(fd, st.S_IMODE(s.mode))
+            os.utime(fd, ns=(s.atime_ns, s.mtime_ns))
+        finally:
+            os.close(fd)
+
+    # --- symlinks and special files ------------------------------------------
+    def write_symlink(self, a: Action) -> bool:
+        s = a.src
+        if not self.dry:
+            tmp = self.ctx.temp_name()
+            dfd = self.dst_fd
+            os.symlink(s.target, tmp, dir_fd=dfd)
+            try:
+                if self.ctx.is_root:
+                    os.chown(tmp, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
+                os.utime(tmp, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+                os.rename(tmp, a.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException:
+                _unlink_quietly(tmp, dfd)
+                raise
+        self.ctx.row.add(C.SYMLINKS)
+        self._item(itemize_sigil(a), a.name)
+        return True
+
+    def write_special(self, a: Action) -> bool:
+        s = a.src
+        if not self.dry:
+            tmp = self.ctx.temp_name()
+            dfd = self.dst_fd
+            os.mknod(tmp, st.S_IFMT(s.mode) | 0o600, s.rdev, dir_fd=dfd)
+            try:
+                os.chown(tmp, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
+                os.chmod(tmp, st.S_IMODE(s.mode), dir_fd=dfd)
+                os.utime(tmp, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+                os.rename(tmp, a.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException:
+                _unlink_quietly(tmp, dfd)
+                raise
+        self.ctx.row.add(C.SPECIALS)
+        self._item(itemize_sigil(a), a.name)
+        return True
+
+    # --- directories ---------------------------------------------------------
+    def make_dir(self, a: Action) -> bool:
+        if not self.dry:
+            try:
+                # 0o700 while we fill it; its task sets the final mode last.
+                os.mkdir(a.name, 0o700, dir_fd=self.dst_fd)
+            except FileExistsError:
+                s = os.stat(a.name, dir_fd=self.dst_fd, follow_symlinks=False)
+                if not st.S_ISDIR(s.st_mode):
+                    raise
+        self.ctx.row.add(C.DIRS_CREATED)
+        self._item("+", a.name, is_dir=True)
+        return True
+
+    # --- deletions -----------------------------------------------------------
+    def delete_temp(self, a: Action) -> bool:
+        if not self.dry:
+            _unlink_quietly(a.name, self.dst_fd)
+        return True
+
+    def delete(self, a: Action) -> bool:
+        ctx = self.ctx
+        if not ctx.deletions_allowed():
+            ctx.row.add(C.DELETES_SKIPPED)
+            ctx.report(SyncError(join(self.relpath, a.name), "delete", 0,
+                                 "not deleted: deletions are off after a source listing error",
+                                 Severity.WARNING))
+            return False
+        d = a.dst
+        if d.kind == KIND_DIR:
+            return self._delete_tree(self.dst_fd, a.name, join(self.relpath, a.name))
+        return self._delete_one(self.dst_fd, a.name, join(self.relpath, a.name), d.kind)
+
+    def _withheld(self, relpath: str) -> bool:
+        self.ctx.row.add(C.DELETES_SKIPPED)
+        self.ctx.report(SyncError(relpath, "delete", 0, "not deleted: --max-delete limit reached",
+                                  Severity.WARNING))
+        return False
+
+    def _delete_one(self, dir_fd: int | None, name: str, relpath: str, kind: int) -> bool:
+        if not self.ctx.reserve_deletion():
+            return self._withheld(relpath)
+        if not self.dry:
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except FileNotFoundError:
+                pass
+        self.ctx.row.add(C.FILES_DELETED)
+        self._emit_delete(relpath, False)
+        return True
+
+    def _emit_delete(self, relpath: str, is_dir: bool) -> None:
+        self.changed = True
+        if self.itemize:
+            p = escape(relpath)
+            self.ctx.sink.item(f"- {p}/" if is_dir else f"- {p}")
+
+    def _delete_tree(self, parent_fd: int | None, name: str, relpath: str) -> bool:
+        """Remove a DST directory and everything in it, deepest first.  Every
+        level is opened with O_NOFOLLOW relative to its parent: a symlink is
+        unlinked, never followed."""
+        ok = True
+        fd = None
+        if parent_fd is not None:
+            try:
+                fd = os.open(name, O_DIR, dir_fd=parent_fd)
+            except FileNotFoundError:
+                return True
+        try:
+            if fd is not None:
+                if not self.dry and not self.ctx.is_root:
+                    _make_writable(fd)
+                from .walk import kind_of, scan
+
+                for de in scan(fd):
+                    child = join(relpath, de.name)
+                    if kind_of(de) == KIND_DIR:
+                        ok = self._delete_tree(fd, de.name, child) and ok
+                    else:
+                        ok = self._delete_one(fd, de.name, child, kind_of(de)) and ok
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if not ok:
+            return False
+        if not self.ctx.reserve_deletion():
+            return self._withheld(relpath + "/")
+        if not self.dry:
+            try:
+                os.rmdir(name, dir_fd=parent_fd)
+            except FileNotFoundError:
+                pass
+        self.ctx.row.add(C.DIRS_DELETED)
+        self._emit_delete(relpath, True)
+        return True
+
+
+class _Handled(Exception):
+    """The failure was already reported."""
+
+
+_OP_NAMES = {
+    Op.COPY: "copy",
+    Op.UPDATE: "copy",
+    Op.META: "set-meta",
+    Op.SYMLINK: "symlink",
+    Op.SPECIAL: "mknod",
+    Op.MKDIR: "mkdir",
+    Op.DELETE: "delete",
+    Op.REMOVE_FOR_TYPE: "delete",
+    Op.DELETE_TEMP: "delete",
+}
+
+
+def _unlink_quietly(name: str, dir_fd: int | None) -> None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
+
+
+def _make_writable(fd: int) -> None:
+    mode = os.fstat(fd).st_mode
+    if mode & 0o700 != 0o700:
+        os.fchmod(fd, st.S_IMODE(mode) | 0o700)

@@ -1,0 +1,389 @@
+"""One unit of work: Walk -> Plan -> Apply for one directory (or one slice
+of a huge directory).
+
+``run_task(ctx, task)`` lists the SRC directory and its DST twin, plans, applies
+and returns the child tasks (one per subdirectory).  It holds no state across
+tasks (apart from caches), so any process can run any task.
+
+Huge directories: when the pool is running and a directory holds more than
+:data:`SLICE_THRESHOLD` regular files, its task (the *head*) applies
+everything that is not a regular file and pushes the regular files as slices
+(name ranges ``[lo, hi)``) that idle workers can steal.  Each slice re-plans
+only its name range.  The head's directory metadata is applied by the
+coordinator after all tasks end.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st
+from typing import NamedTuple
+
+from .apply import Applier
+from .context import DeferredDir, HardLink, WorkerContext
+from .counters import C
+from .errors import SyncError, from_oserror
+from .names import escape, join
+from .plan import Action, Op, meta_differs, plan_directory
+from .rules import PatternError, RuleFileError
+from .walk import KIND_DIR, KIND_FILE, Entry, describe, kind_of, open_dir, scan, shallow
+
+SLICE_THRESHOLD = 4096  # regular files in one directory before it is split
+SLICE_SIZE = 1024  # regular files per slice
+
+
+class Task(NamedTuple):
+    """A directory to sync, with what its parent already knows about it.
+    Plain tuples only: tasks travel between processes via marshal."""
+
+    relpath: str
+    src: tuple | None  # the SRC directory's Entry (as a tuple)
+    dst: tuple | None  # the DST directory's Entry before the run; None if new
+    rules: tuple  # key of the rule chain (see rules.Rules.node_for)
+    lo: str | None = None  # slice bounds; both None for a whole directory
+    hi: str | None = None
+
+
+def run_task(ctx: WorkerContext, task: Task) -> list[Task]:
+    ctx.row.add(C.TASKS)
+    if task.lo is not None or task.hi is not None:
+        _run_slice(ctx, task)
+        return []
+    return _run_directory(ctx, task)
+
+
+# --- whole directories --------------------------------------------------------
+
+def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
+    relpath = task.relpath
+    try:
+        src_fd = open_dir(ctx.src_root, relpath)
+    except OSError as e:
+        _listing_failed(ctx, relpath, e)
+        return []
+    dst_fd = None
+    try:
+        if not (task.dst is None and ctx.opts.dry_run):
+            try:
+                dst_fd = open_dir(ctx.dst_root, relpath)
+            except OSError as e:
+                ctx.report(from_oserror(relpath, "open-dst", e))
+                return []
+            if task.dst is not None and not ctx.opts.dry_run and not ctx.is_root:
+                _ensure_writable(dst_fd)
+        try:
+            src_des = scan(src_fd)
+        except OSError as e:
+            _listing_failed(ctx, relpath, e)
+            return []
+        try:
+            node = ctx.rules.node_for(task.rules, ctx.src_root)
+            node = ctx.rules.enter(node, relpath, src_fd, _NameSet(src_des))
+        except RuleFileError as e:
+            _listing_failed(ctx, e.relpath, e.exc)
+            return []
+        except PatternError as e:
+            _listing_failed(ctx, relpath, OSError(0, str(e)))
+            return []
+        split = ctx.split_allowed and _count_files(src_des) > SLICE_THRESHOLD
+        src = _describe_src(ctx, relpath, src_fd, src_des, node, stat_files=not split)
+        dst = []
+        if dst_fd is not None:
+            try:
+                dst = _list_dst(ctx, relpath, dst_fd, node, src, stat_files=not split)
+            except OSError:
+                return []
+        digests = None if split else _digests(ctx, relpath, src_fd, dst_fd, src, dst)
+        actions = plan_directory(src, dst, ctx.plan_options, digests)
+        applier = Applier(ctx, relpath, src_fd, dst_fd)
+        if split:
+            actions = [a for a in actions if not _is_file_action(a)]
+        children = _apply_all(ctx, applier, actions, relpath, node.key)
+        if split:
+            slices = _slices(task, node.key, [e.name for e in src if e.kind == KIND_FILE])
+            ctx.row.add(C.DIRS_SPLIT)
+            ctx.sink.defer(DeferredDir(relpath, task.src, _dir_itemize(ctx, task, True)))
+            return children + slices
+        _count_done(ctx, src)
+        _finish_dir(ctx, task, dst_fd, applier.changed)
+        return children
+    finally:
+        os.close(src_fd)
+        if dst_fd is not None:
+            os.close(dst_fd)
+
+
+class _NameSet:
+    """Membership test over a listing without building a set."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self, des):
+        self._names = des
+
+    def __contains__(self, name: str) -> bool:
+        import bisect
+
+        names = self._names
+        i = bisect.bisect_left(names, name, key=_de_name)
+        return i < len(names) and names[i].name == name
+
+
+def _de_name(de) -> str:
+    return de.name
+
+
+def _count_files(des) -> int:
+    n = 0
+    for de in des:
+        if de.is_file(follow_symlinks=False):
+            n += 1
+    return n
+
+
+def _listing_failed(ctx: WorkerContext, relpath: str, exc: OSError) -> None:
+    # Any SRC listing error turns deletions off for the whole run: a
+    # directory we could not list must never look empty to --delete.
+    ctx.disable_deletions()
+    rec = from_oserror(relpath, "list-src", exc)
+    if rec.severity != 0:  # vanished directories count as errors here
+        rec = rec._replace(severity=0)
+    ctx.report(rec)
+
+
+def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=None) -> list[Entry]:
+    rules = ctx.rules
+    check = rules.active
+    out: list[Entry] = []
+    row = ctx.row
+    for de in des:
+        name = de.name
+        if lo is not None and (name < lo or (hi is not None and name >= hi)):
+            continue
+        kind = kind_of(de)
+        if check and rules.excluded(node, join(relpath, name), kind == KIND_DIR):
+            continue
+        if kind == KIND_FILE and not stat_files:
+            out.append(Entry(name, KIND_FILE))
+            continue
+        try:
+            e = describe(de, src_fd)
+        except OSError as exc:
+            ctx.report(from_oserror(join(relpath, name), "stat-src", exc))
+            continue
+        if e.kind == KIND_FILE:
+            row.add(C.FILES_SEEN)
+            row.add(C.BYTES_SEEN, e.size)
+            if e.nlink > 1 and ctx.opts.hard_links:
+                ctx.sink.hardlink(HardLink(e.dev, e.ino, join(relpath, name)))
+        elif e.kind == KIND_DIR:
+            row.add(C.DIRS_SEEN)
+        out.append(e)
+    return out
+
+
+def _list_dst(ctx, relpath, dst_fd, node, src: list[Entry], stat_files=True,
+              lo=None, hi=None) -> list[Entry]:
+    try:
+        des = scan(dst_fd)
+    except OSError as e:
+        ctx.report(from_oserror(relpath, "list-dst", e))
+        raise
+    return _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi)
+
+
+def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> list[Entry]:
+    rules = ctx.rules
+    check = rules.active
+    keep_excluded = ctx.opts.delete_excluded
+    out: list[Entry] = []
+    i, n = 0, len(src)
+    for de in des:
+        name = de.name
+        if lo is not None and (name < lo or (hi is not None and name >= hi)):
+            continue
+        while i < n and src[i].name < name:
+            i += 1
+        twin = i < n and src[i].name == name
+        kind = kind_of(de)
+        if check and not twin and not keep_excluded and rules.excluded(
+                node, join(relpath, name), kind == KIND_DIR):
+            continue  # excluded entries in DST are left alone
+        if not twin or (kind == KIND_FILE and not stat_files):
+            out.append(shallow(de))
+            continue
+        try:
+            out.append(describe(de, dst_fd))
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def _digests(ctx, relpath, src_fd, dst_fd, src, dst):
+    if not ctx.opts.checksum or dst_fd is None:
+        return None
+    from .hashing import hash_at
+
+    out = {}
+    i, n = 0, len(dst)
+    for s in src:
+        if s.kind != KIND_FILE:
+            continue
+        while i < n and dst[i].name < s.name:
+            i += 1
+        if i < n and dst[i].name == s.name and dst[i].kind == KIND_FILE and dst[i].size == s.size:
+            try:
+                a = hash_at(src_fd, s.name)
+            except OSError as e:
+                ctx.report(from_oserror(join(relpath, s.name), "hash-src", e))
+                continue
+            try:
+                b = hash_at(dst_fd, s.name)
+            except OSError:
+                b = b""
+            ctx.row.add(C.HASHED_BYTES, 2 * s.size)
+            out[s.name] = (a, b)
+    return out
+
+
+def _is_file_action(a: Action) -> bool:
+    """Actions a slice owns: plain regular files on both sides."""
+    if a.op not in (Op.COPY, Op.UPDATE, Op.META, Op.DELETE):
+        return False
+    return (a.src is None or a.src.kind == KIND_FILE) and (a.dst is None or a.dst.kind == KIND_FILE)
+
+
+def _apply_all(ctx: WorkerContext, applier: Applier, actions, relpath: str, rule_key) -> list[Task]:
+    children: list[Task] = []
+    for a in actions:
+        if ctx.stopping():
+            break
+        ok = applier.apply(a)
+        if a.op == Op.MKDIR and ok:
+            children.append(Task(join(relpath, a.name), tuple(a.src), None, rule_key))
+        elif a.op == Op.RECURSE:
+            children.append(Task(join(relpath, a.name), tuple(a.src), tuple(a.dst), rule_key))
+    return children
+
+
+def _count_done(ctx: WorkerContext, src: list[Entry]) -> None:
+    """Progress: every regular file of a finished listing is done (copied,
+    updated, up to date or failed)."""
+    n = size = 0
+    for e in src:
+        if e.kind == KIND_FILE:
+            n += 1
+            size += e.size
+    ctx.row.add(C.FILES_DONE, n)
+    ctx.row.add(C.BYTES_DONE, size)
+
+
+def _finish_dir(ctx: WorkerContext, task: Task, dst_fd: int | None, changed: bool) -> None:
+    """Set the directory's own metadata, after its entries are written."""
+    if task.src is None:
+        return
+    s = Entry(*task.src)
+    if not ctx.is_root and st.S_IMODE(s.mode) & 0o700 != 0o700:
+        # Locking it down now would stop its children's tasks from writing.
+        ctx.sink.defer(DeferredDir(task.relpath, task.src, _dir_itemize(ctx, task, changed)))
+        return
+    if _dir_itemize(ctx, task, changed) and ctx.opts.itemize:
+        ctx.sink.item(f"* {escape(task.relpath)}/" if task.relpath else "* ./")
+    if ctx.opts.dry_run or dst_fd is None:
+        return
+    try:
+        set_dir_meta(dst_fd, s, ctx.is_root)
+    except OSError as e:
+        ctx.report(from_oserror(task.relpath, "set-meta", e))
+
+
+def _dir_itemize(ctx: WorkerContext, task: Task, changed: bool) -> bool:
+    """'* dir/' when the directory's own metadata changed; an mtime that
+    differs only because its entries changed prints nothing."""
+    if task.dst is None or task.src is None:
+        return False
+    s, d = Entry(*task.src), Entry(*task.dst)
+    if meta_differs(s, d, ctx.plan_options, mtime=False):
+        return True
+    return s.mtime_ns != d.mtime_ns and not changed
+
+
+def set_dir_meta(fd: int, s: Entry, is_root: bool) -> None:
+    if is_root:
+        os.fchown(fd, s.uid, s.gid)
+    os.fchmod(fd, st.S_IMODE(s.mode))
+    os.utime(fd, ns=(s.atime_ns, s.mtime_ns))
+
+
+def _ensure_writable(fd: int) -> None:
+    mode = os.fstat(fd).st_mode
+    if mode & 0o700 != 0o700:
+        os.fchmod(fd, st.S_IMODE(mode) | 0o700)
+
+
+# --- slices of huge directories ----------------------------------------------
+
+def _slices(task: Task, rule_key, file_names: list[str]) -> list[Task]:
+    out = []
+    for start in range(0, len(file_names), SLICE_SIZE):
+        lo = file_names[start]
+        end = start + SLICE_SIZE
+        hi = file_names[end] if end < len(file_names) else None
+        out.append(Task(task.relpath, None, task.dst, rule_key, lo, hi))
+    if out:  # the first slice also owns names below the first file
+        first = out[0]
+        out[0] = first._replace(lo="")
+    return out
+
+
+_listing_cache: dict = {}
+
+
+def _cached_scan(side: str, relpath: str, fd: int):
+    key = (side, relpath)
+    des = _listing_cache.get(key)
+    if des is None:
+        _listing_cache.clear()  # one huge directory at a time
+        des = scan(fd)
+        _listing_cache[key] = des
+    return des
+
+
+def _run_slice(ctx: WorkerContext, task: Task) -> None:
+    relpath = task.relpath
+    ctx.row.add(C.SLICES)
+    try:
+        src_fd = open_dir(ctx.src_root, relpath)
+    except OSError as e:
+        _listing_failed(ctx, relpath, e)
+        return
+    dst_fd = None
+    try:
+        if not (task.dst is None and ctx.opts.dry_run):
+            dst_fd = open_dir(ctx.dst_root, relpath)
+        try:
+            src_des = _cached_scan("src", relpath, src_fd)
+        except OSError as e:
+            _listing_failed(ctx, relpath, e)
+            return
+        node = ctx.rules.node_for(task.rules, ctx.src_root)
+        lo, hi = task.lo, task.hi
+        src = _describe_src(ctx, relpath, src_fd, src_des, node, True, lo, hi)
+        src = [e for e in src if e.kind == KIND_FILE]
+        dst = []
+        if dst_fd is not None:
+            dst_des = _cached_scan("dst", relpath, dst_fd)
+            dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, True, lo, hi)
+        digests = _digests(ctx, relpath, src_fd, dst_fd, src, dst)
+        actions = [a for a in plan_directory(src, dst, ctx.plan_options, digests) if _is_file_action(a)]
+        _apply_all(ctx, Applier(ctx, relpath, src_fd, dst_fd), actions, relpath, task.rules)
+        _count_done(ctx, src)
+    except OSError as e:
+        ctx.report(from_oserror(relpath, "open-dst", e))
+    finally:
+        os.close(src_fd)
+        if dst_fd is not None:
+            os.close(dst_fd)
+
+
+__all__ = ["Task", "run_task", "set_dir_meta", "SyncError"]

@@ -1,0 +1,351 @@
+"""The coordinator: validate, lock, run the tasks (in-process first, then on
+the work-stealing pool once the tree proves large), finish deferred work, and
+turn the counters into a :class:`SyncResult`.
+
+Mode (reported as ``mode``): ``sequential`` while fewer than
+``--pool-threshold`` (100) files have been discovered (no pool start-up
+cost); past that the remaining tasks are handed to the pool: ``pool`` for
+runs of up to 10,000 files, ``stealing`` above (same scheduler; the name
+tells the scale the run reached).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import stat as st
+import time
+from dataclasses import dataclass, field
+
+from .context import DeferredDir, WorkerContext
+from .counters import C, F, SharedCounters
+from .dirsync import Task, run_task, set_dir_meta
+from .errors import Exit, FatalSyncError, Severity, SyncError, UsageError, from_oserror, worst_exit
+from .names import escape
+from .options import SyncOptions, default_lock_dir
+from .rules import PatternError, Rules
+from .safety import DstLock, check_roots
+from .sink import CoordinatorSink
+from .walk import O_DIR, Entry, entry_from_stat
+
+STEALING_FILES = 10_000
+
+
+@dataclass
+class SyncResult:
+    exit_code: int = 0
+    counts: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    elapsed_s: float = 0.0
+    workers: int = 1
+    mode: str = "sequential"
+    sizing: dict | None = None
+    per_worker: list = field(default_factory=list)
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        c = self.counts
+        out = {
+            "files_total": c.get("files_seen", 0),
+            "files_copied": c.get("files_copied", 0),
+            "files_updated": c.get("files_updated", 0),
+            "files_deleted": c.get("files_deleted", 0),
+            "dirs_created": c.get("dirs_created", 0),
+            "dirs_deleted": c.get("dirs_deleted", 0),
+            "bytes_copied": c.get("bytes_copied", 0),
+            "bytes_total": c.get("bytes_seen", 0),
+            "errors": [e.to_json() for e in self.errors],
+            "exit_code": self.exit_code,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "workers": self.workers,
+            "mode": self.mode,
+            "sizing": self.sizing,
+            "per_worker": self.per_worker,
+            "counters": c,
+        }
+        if self.message:
+            out["message"] = self.message
+        out.update(self.extra)
+        return out
+
+
+class _HardStop(Exception):
+    """A second SIGINT/SIGTERM: stop at once."""
+
+
+class Coordinator:
+    def __init__(self, opts: SyncOptions, echo=None):
+        self.opts = opts
+        self.echo = echo
+        self.pool = None
+        self.signals = 0
+        self.sizing = None
+        self.pool_started = False
+        self.lock_fd = None
+
+    # --- signals -------------------------------------------------------------
+    def _on_signal(self, signum, frame):
+        self.signals += 1
+        if self.shared is not None:
+            self.shared.set_flag(F.STOP, 1)
+        if self.signals >= 2:
+            raise _HardStop
+
+    def _install_signals(self):
+        self.shared = None
+        self._old = {}
+        try:
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._on_signal)
+        except ValueError:  # not the main thread: the caller handles signals
+            self._old = {}
+
+    def _restore_signals(self):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    # --- the run -------------------------------------------------------------
+    def run(self) -> SyncResult:
+        t0 = time.monotonic()
+        opts = self.opts
+        self._install_signals()
+        lock = None
+        src_fd = dst_fd = None
+        try:
+            s_stat, d_stat = check_roots(opts.src, opts.dst, opts.delete)
+            if not opts.dry_run:
+                lock = DstLock(opts.dst, opts.lock_dir or default_lock_dir())
+                lock.acquire()
+                self.lock_fd = lock.fd
+            try:
+                rules = Rules(opts.excludes, opts.ignore_files)
+            except PatternError as e:
+                raise UsageError(str(e)) from e
+            src_fd = os.open(opts.src, O_DIR & ~os.O_NOFOLLOW)
+            if opts.delete and not opts.force_empty_src and not os.listdir(src_fd):
+                raise UsageError("SRC is empty and --delete is on: refusing "
+                                 "(an unmounted source?); use --force-empty-src")
+            if d_stat is None and not opts.dry_run:
+                os.mkdir(opts.dst, 0o700)
+            if d_stat is not None or not opts.dry_run:
+                dst_fd = os.open(opts.dst, O_DIR & ~os.O_NOFOLLOW)
+            return self._run_tasks(t0, rules, src_fd, dst_fd, s_stat, d_stat)
+        except UsageError as e:
+            return SyncResult(exit_code=e.code, message=str(e), elapsed_s=time.monotonic() - t0)
+        finally:
+            if self.pool is not None:
+                self.pool.kill()
+            for fd in (src_fd, dst_fd):
+                if fd is not None:
+                    os.close(fd)
+            if lock is not None:
+                lock.release()
+            self._restore_signals()
+
+    def _max_workers(self) -> int:
+        w = self.opts.workers
+        return w if isinstance(w, int) else max(1, len(os.sched_getaffinity(0)))
+
+    def _run_tasks(self, t0, rules, src_fd, dst_fd, s_stat, d_stat) -> SyncResult:
+        opts = self.opts
+        max_workers = self._max_workers()
+        shared = SharedCounters(rows=1 + max_workers)
+        self.shared = shared
+        sink = CoordinatorSink(opts.itemize, self.echo)
+        run_tag = secrets.token_hex(4)
+        ctx = WorkerContext(opts, src_fd, dst_fd, shared, 0, sink, rules, run_tag)
+        self.ctx = ctx
+        root = Task("", tuple(entry_from_stat("", s_stat)),
+                    tuple(entry_from_stat("", d_stat)) if d_stat is not None else None, ())
+        outcome = None
+        fatal = None
+        hard_stop = False
+        progress = self._start_progress(shared)
+        prof = self._start_profile()
+        try:
+            stack = [root]
+            try:
+                while stack and not shared.flag(F.STOP):
+                    if self._pool_wanted(shared, max_workers):
+                        break
+                    t1 = time.perf_counter_ns()
+                    children = run_task(ctx, stack.pop())
+                    stack.extend(reversed(children))
+                    ctx.row.add(C.BUSY_NS, time.perf_counter_ns() - t1)
+                if stack and not shared.flag(F.STOP):
+                    outcome = self._start_pool(ctx, stack, sink, progress)
+            except FatalSyncError as e:
+                fatal = e.record
+                shared.set_flag(F.FATAL, 1)
+            except _HardStop:
+                hard_stop = True
+            if not shared.flag(F.STOP) and not shared.flag(F.FATAL) and not (outcome and outcome.died):
+                try:
+                    self._finish_deferred(ctx, sink)
+                    if opts.hard_links and sink.hardlinks and not opts.dry_run:
+                        from .hardlinks import link_groups
+
+                        link_groups(ctx, sink)
+                except FatalSyncError as e:
+                    fatal = e.record
+                    shared.set_flag(F.FATAL, 1)
+        except _HardStop:
+            hard_stop = True
+        finally:
+            if hard_stop and self.pool is not None:
+                self.pool.kill()
+            sink.flush()
+            if progress is not None:
+                progress.close()
+            self._stop_profile(prof)
+        return self._result(t0, shared, sink, outcome, fatal, hard_stop, max_workers)
+
+    def _pool_wanted(self, shared, max_workers) -> bool:
+        if max_workers < 2:
+            return False
+        return shared.total(C.FILES_SEEN) >= self.opts.pool_threshold
+
+    def _start_pool(self, ctx, stack, sink, progress):
+        from .scheduler import Pool
+        from .sizing import decide
+
+        self.sizing = decide(self.opts.src, self.opts.dst, self.opts.workers)
+        n = min(self.sizing.workers, self._max_workers())
+        if n < 2:  # the machine says one worker: keep going in-process
+            while stack and not self.shared.flag(F.STOP):
+                stack.extend(reversed(run_task(ctx, stack.pop())))
+            return None
+        self.pool_started = True
+        self.pool = Pool(ctx, n, on_tick=None)
+        if progress is not None:
+            progress.pause_for_fork()
+        try:
+            return self.pool.run(stack, sink, self.lock_fd)
+        finally:
+            if progress is not None:
+                progress.resume()
+
+    def _finish_deferred(self, ctx: WorkerContext, sink: CoordinatorSink) -> None:
+        """Directory metadata that had to wait for every task to end, deepest
+        first (a directory's mtime must be set after its children's)."""
+        items = sorted(sink.deferred, key=lambda d: d.relpath.count("/"), reverse=True)
+        for d in items:
+            s = Entry(*d.src)
+            if d.itemize and self.opts.itemize:
+                sink.item(f"* {escape(d.relpath)}/" if d.relpath else "* ./")
+            if self.opts.dry_run:
+                continue
+            from .walk import open_dir
+
+            try:
+                fd = open_dir(ctx.dst_root, d.relpath)
+            except OSError as e:
+                ctx.report(from_oserror(d.relpath, "open-dst", e))
+                continue
+            try:
+                set_dir_meta(fd, s, ctx.is_root)
+            except OSError as e:
+                ctx.report(from_oserror(d.relpath, "set-meta", e))
+            finally:
+                os.close(fd)
+        sink.deferred.clear()
+
+    # --- observers -----------------------------------------------------------
+    def _start_progress(self, shared):
+        want = self.opts.progress
+        if want is None:
+            import sys
+
+            want = sys.stderr.isatty()
+        if not want:
+            return None
+        from .progress import ProgressObserver
+
+        obs = ProgressObserver(shared)
+        self.echo = obs.write
+        obs.start()
+        return obs
+
+    def _start_profile(self):
+        if not self.opts.profile:
+            return None
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+        return prof
+
+    def _stop_profile(self, prof):
+        if prof is None:
+            return
+        prof.disable()
+        from .profiling import dump_worker
+
+        dump_worker(prof, self.opts.profile, "coordinator")
+
+    # --- the result ----------------------------------------------------------
+    def _result(self, t0, shared, sink, outcome, fatal, hard_stop, max_workers) -> SyncResult:
+        codes = []
+        if self.signals or hard_stop:
+            codes.append(Exit.SIGNALLED)
+        if fatal is not None or shared.flag(F.FATAL):
+            codes.append(Exit.FATAL_IO)
+        message = ""
+        if outcome is not None and (outcome.died or outcome.crashed):
+            codes.append(Exit.WORKER_DIED)
+            message = "; ".join(outcome.died + [c.strip().splitlines()[-1] for c in outcome.crashed])
+            for c in outcome.crashed:
+                sink.error(SyncError("", "worker", 0, "worker crashed: " + c.strip().splitlines()[-1]))
+        sev = sink.seen_severities
+        if Severity.SKIP in sev or shared.flag(F.NO_DELETE):
+            codes.append(Exit.PARTIAL)
+        if shared.flag(F.MAX_DELETE_HIT):
+            codes.append(Exit.MAX_DELETE)
+        if Severity.VANISHED in sev:
+            codes.append(Exit.VANISHED)
+        counts = shared.totals()
+        files = counts["files_seen"]
+        if outcome is None:
+            mode = "sequential"
+        else:
+            mode = "stealing" if files > STEALING_FILES else "pool"
+        elapsed = time.monotonic() - t0
+        per_worker = []
+        rows = range(shared.rows) if outcome is not None else range(1)
+        for r in rows:
+            row = shared.row(r)
+            per_worker.append({
+                "worker": "coordinator" if r == 0 else f"worker-{r - 1}",
+                "busy_s": round(row.get(C.BUSY_NS) / 1e9, 4),
+                "tasks": row.get(C.TASKS),
+                "steals": row.get(C.STEALS),
+                "files": row.get(C.FILES_DONE),
+                "bytes": row.get(C.BYTES_COPIED),
+            })
+        sizing = self.sizing.to_json() if self.sizing is not None else {
+            "workers": 1,
+            "reason": (f"sequential: fewer than {self.opts.pool_threshold} files discovered"
+                       if max_workers > 1 else "one worker (--workers 1 or one usable CPU)"),
+        }
+        return SyncResult(
+            exit_code=worst_exit(codes),
+            counts=counts,
+            errors=sink.errors,
+            elapsed_s=elapsed,
+            workers=outcome.workers if outcome is not None else 1,
+            mode=mode,
+            sizing=sizing,
+            per_worker=per_worker,
+            message=message,
+        )
+
+
+def sync(opts: SyncOptions, echo=None) -> SyncResult:
+    """Make opts.dst a mirror of opts.src; see the README for the contract."""
+    return Coordinator(opts, echo).run()
+
+
+def is_dir_mode(mode: int) -> bool:
+    return st.S_ISDIR(mode)
