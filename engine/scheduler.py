@@ -52,8 +52,9 @@ class PoolOutcome(NamedTuple):
 
 
 class Pool:
-    def __init__(self, ctx, n_workers: int, on_tick=None):
+    def __init__(self, ctx, n_workers: int, on_tick=None, task_fn=run_task):
         self.ctx = ctx
+        self.task_fn = task_fn  # run_task for sync; analyze passes its own
         self.n = n_workers
         self.fork = mp.get_context("fork")
         self.run_lock = self.fork.Lock()
@@ -120,6 +121,9 @@ class Pool:
                         self._stop_all()
             if self.on_tick is not None:
                 self.on_tick()
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid is not None]
         sink.flush()
         return PoolOutcome(self.n, died, crashed)
 
@@ -224,7 +228,7 @@ class Pool:
                     return  # the coordinator is gone
                 continue
             t0 = time.perf_counter_ns()
-            children = run_task(ctx, Task(*marshal.loads(payload)))
+            children = self.task_fn(ctx, Task(*marshal.loads(payload)))
             if children:
                 with self.run_lock:
                     shared.add_flag(F.PENDING, len(children))

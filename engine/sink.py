@@ -24,6 +24,7 @@ class CoordinatorSink:
         self._out = sys.stdout.buffer if itemize else None
         self._echo = echo  # writes a line to stderr without tearing a progress bar
         self.seen_severities: set[int] = set()
+        self.on_record = None
 
     def item(self, line: str) -> None:
         self._write(line.encode("utf-8", "surrogateescape") + b"\n")
@@ -61,6 +62,12 @@ class CoordinatorSink:
 
     def defer(self, rec: DeferredDir) -> None:
         self.deferred.append(rec)
+
+    def record(self, rec) -> None:
+        """A generic picklable record (e.g. analyze's per-directory summary),
+        handed to ``on_record`` when one is set."""
+        if self.on_record is not None:
+            self.on_record(rec)
 
     def hardlink(self, rec: HardLink) -> None:
         self.hardlinks[(rec.dev, rec.ino)].append(rec.relpath)
@@ -100,6 +107,11 @@ class BatchingSink:
     def defer(self, rec: DeferredDir) -> None:
         self.other.append(("d", tuple(rec)))
 
+    def record(self, rec) -> None:
+        self.other.append(("x", rec))
+        if len(self.other) >= self.BATCH:
+            self.flush()
+
     def hardlink(self, rec: HardLink) -> None:
         self.other.append(("h", tuple(rec)))
         if len(self.other) >= self.BATCH:
@@ -123,3 +135,5 @@ def deliver(sink: CoordinatorSink, items, other) -> None:
             sink.defer(DeferredDir(*rec))
         elif tag == "h":
             sink.hardlink(HardLink(*rec))
+        elif tag == "x":
+            sink.record(rec)

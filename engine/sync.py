@@ -164,6 +164,7 @@ class Coordinator:
         hard_stop = False
         progress = self._start_progress(shared)
         prof = self._start_profile()
+        sampler = self._start_sampler()
         try:
             stack = [root]
             try:
@@ -200,7 +201,11 @@ class Coordinator:
             if progress is not None:
                 progress.close()
             self._stop_profile(prof)
-        return self._result(t0, shared, sink, outcome, fatal, hard_stop, max_workers)
+        result = self._result(t0, shared, sink, outcome, fatal, hard_stop, max_workers)
+        if sampler is not None:
+            result.extra["resources"] = sampler.stop()
+        result.extra["run"] = {"src": self.opts.src, "dst": self.opts.dst, "run_tag": run_tag}
+        return result
 
     def _pool_wanted(self, shared, max_workers) -> bool:
         if max_workers < 2:
@@ -267,6 +272,20 @@ class Coordinator:
         self.echo = obs.write
         obs.start()
         return obs
+
+    def _start_sampler(self):
+        """psutil sampling of every process of the run (for --report,
+        --log-file and --json); a thread in the coordinator, off the hot path."""
+        o = self.opts
+        if not (o.report or o.log_file or o.json):
+            return None
+        try:
+            from .resources import ResourceSampler
+        except ImportError:
+            return None
+        sampler = ResourceSampler()
+        sampler.start(lambda: [os.getpid()] + (self.pool.pids() if self.pool is not None else []))
+        return sampler
 
     def _start_profile(self):
         if not self.opts.profile:
