@@ -122,10 +122,11 @@ class Pool:
             if self.on_tick is not None:
                 self.on_tick()
 
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs if p.pid is not None]
         sink.flush()
         return PoolOutcome(self.n, died, crashed)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid is not None]
 
     def _drain(self, conn, sink, said_bye, i, crashed) -> None:
         try:

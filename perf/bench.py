@@ -217,13 +217,30 @@ def verify(src_meta, dst, check_modes=True):
 # measurement
 
 
-def _tree_mem(proc):
-    """Summed PSS (falling back to RSS) of proc and its descendants."""
+TIME_BIN = "/usr/bin/time"
+
+
+def _vm_hwm(pid):
+    """Peak RSS (VmHWM) of the current address space of pid, in bytes."""
     try:
-        procs = [proc] + proc.children(recursive=True)
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_mem(proc, skip_root):
+    """(summed PSS or RSS, kind, largest VmHWM) of proc's process tree."""
+    try:
+        procs = proc.children(recursive=True)
+        if not skip_root:
+            procs.insert(0, proc)
     except psutil.Error:
-        return 0, "pss"
-    total, kind = 0, "pss"
+        return 0, "pss", 0
+    total, kind, hwm = 0, "pss", 0
     for p in procs:
         try:
             total += p.memory_full_info().pss
@@ -235,18 +252,29 @@ def _tree_mem(proc):
                 pass
         except psutil.Error:
             pass
-    return total, kind
+        hwm = max(hwm, _vm_hwm(p.pid))
+    return total, kind, hwm
 
 
-def measure(cmd, env=None, log_path=None, interval=0.05):
-    """Run cmd; return wall/cpu/memory figures.  Wall time ends when
-    os.wait4 returns (in a helper thread), so sampling does not skew it."""
+def measure(cmd, env=None, log_path=None, interval=0.05, tmpdir="/tmp"):
+    """Run cmd; return wall/cpu/memory figures.
+
+    Wall time ends when os.wait4 returns (in a helper thread), so sampling
+    does not skew it.  The tool is started under /usr/bin/time when present:
+    the max RSS that wait4 reports for a direct child of this process would
+    include this (large) Python process, because the kernel carries the
+    pre-exec peak over; /usr/bin/time is tiny, so its %M is the tool's own
+    peak single-process RSS.  CPU (user+sys) comes from our wait4, which
+    covers the whole tree the tool waited for."""
+    use_time = os.access(TIME_BIN, os.X_OK)
+    timef = os.path.join(tmpdir, f"bench-time-{os.getpid()}.txt")
+    full = [TIME_BIN, "-f", "%M", "-o", timef] + list(cmd) if use_time else cmd
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     done = threading.Event()
     res = {}
     try:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+        p = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=env,
                              stdin=subprocess.DEVNULL)
 
         def waiter():
@@ -258,7 +286,7 @@ def measure(cmd, env=None, log_path=None, interval=0.05):
 
         th = threading.Thread(target=waiter, daemon=True)
         th.start()
-        peak, kind, samples = 0, "pss", 0
+        peak, kind, samples, hwm = 0, "pss", 0, 0
         proc = None
         if psutil is not None:
             try:
@@ -267,12 +295,13 @@ def measure(cmd, env=None, log_path=None, interval=0.05):
                 proc = None
         while not done.is_set():
             if proc is not None:
-                m, k = _tree_mem(proc)
+                m, k, h = _tree_mem(proc, skip_root=use_time)
                 if not done.is_set() and m:
                     samples += 1
                     if k == "rss":
                         kind = "rss"
                     peak = max(peak, m)
+                    hwm = max(hwm, h)
             done.wait(interval)
         th.join()
         p.returncode = os.waitstatus_to_exitcode(res["status"])
@@ -280,6 +309,19 @@ def measure(cmd, env=None, log_path=None, interval=0.05):
         if log_path:
             out.close()
     ru = res["ru"]
+    maxrss_kb, rss_src = ru.ru_maxrss, "wait4 (includes the spawning Python process)"
+    if use_time:
+        try:
+            with open(timef) as f:
+                maxrss_kb = int(f.read().split()[-1])
+            rss_src = "wait4 via /usr/bin/time"
+        except (OSError, ValueError, IndexError):
+            pass
+        try:
+            os.unlink(timef)
+        except OSError:
+            pass
+    rc = p.returncode
     return {
         "wall_s": res["t1"] - t0,
         "user_s": ru.ru_utime,
@@ -288,8 +330,10 @@ def measure(cmd, env=None, log_path=None, interval=0.05):
         "peak_mem_sum_mb": peak / MB if samples else None,
         "mem_kind": kind,
         "mem_samples": samples,
-        "max_rss_mb": ru.ru_maxrss * 1024 / MB,
-        "rc": p.returncode,
+        "max_rss_mb": maxrss_kb * 1024 / MB,
+        "max_rss_source": rss_src,
+        "sampled_hwm_mb": hwm / MB if samples else None,
+        "rc": rc,
     }
 
 
@@ -472,7 +516,7 @@ class Runner:
         logp = os.path.join(self.logdir, f"{corpus}.{scenario}.{tool}.log")
         with open(logp, "a") as f:
             f.write(f"\n### run {run}: {' '.join(cmd)}\n")
-        m = measure(cmd, env=self.env, log_path=logp)
+        m = measure(cmd, env=self.env, log_path=logp, tmpdir=self.work)
         m["caches_dropped"] = dropped
         if m["rc"] != 0:
             m["verified"] = False
