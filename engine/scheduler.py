@@ -65,6 +65,7 @@ class Pool:
         self.procs = []
         self.conns = []
         self.on_tick = on_tick
+        self._killed = False  # set once we stop the survivors of a death
 
     # --- coordinator side ----------------------------------------------------
     def run(self, tasks: list[Task], sink, lock_fd: int | None = None) -> PoolOutcome:
@@ -114,7 +115,7 @@ class Pool:
                     self.procs[i].join()
                     self._drain(self.conns[i], sink, said_bye, i, crashed)
                     open_conns.discard(self.conns[i])
-                    if not said_bye[i]:
+                    if not said_bye[i] and not self._killed:
                         code = self.procs[i].exitcode
                         died.append(f"worker {i} (pid {self.procs[i].pid}) died "
                                     f"({'signal ' + str(-code) if code and code < 0 else 'exit ' + str(code)})")
@@ -146,6 +147,7 @@ class Pool:
         Stop the others now (their temps are cleaned by the next run)."""
         self.ctx.shared.set_flag(F.STOP, 1)
         self.ctx.shared.set_flag(F.DONE, 1)
+        self._killed = True
         for p in self.procs:
             if p.is_alive():
                 p.kill()
