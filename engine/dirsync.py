@@ -154,31 +154,38 @@ def _listing_failed(ctx: WorkerContext, relpath: str, exc: OSError) -> None:
 def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=None) -> list[Entry]:
     rules = ctx.rules
     check = rules.active
+    hard_links = ctx.opts.hard_links
     out: list[Entry] = []
-    row = ctx.row
+    append = out.append
+    files = nbytes = dirs = 0
     for de in des:
         name = de.name
         if lo is not None and (name < lo or (hi is not None and name >= hi)):
             continue
-        kind = kind_of(de)
-        if check and rules.excluded(node, join(relpath, name), kind == KIND_DIR):
-            continue
-        if kind == KIND_FILE and not stat_files:
-            out.append(Entry(name, KIND_FILE))
+        if check:
+            if rules.excluded(node, join(relpath, name), de.is_dir(follow_symlinks=False)):
+                continue
+        if not stat_files and de.is_file(follow_symlinks=False):
+            append(Entry(name, KIND_FILE))
             continue
         try:
             e = describe(de, src_fd)
         except OSError as exc:
             ctx.report(from_oserror(join(relpath, name), "stat-src", exc))
             continue
-        if e.kind == KIND_FILE:
-            row.add(C.FILES_SEEN)
-            row.add(C.BYTES_SEEN, e.size)
-            if e.nlink > 1 and ctx.opts.hard_links:
+        kind = e.kind
+        if kind == KIND_FILE:
+            files += 1
+            nbytes += e.size
+            if hard_links and e.nlink > 1:
                 ctx.sink.hardlink(HardLink(e.dev, e.ino, join(relpath, name)))
-        elif e.kind == KIND_DIR:
-            row.add(C.DIRS_SEEN)
-        out.append(e)
+        elif kind == KIND_DIR:
+            dirs += 1
+        append(e)
+    row = ctx.row
+    row.add(C.FILES_SEEN, files)
+    row.add(C.BYTES_SEEN, nbytes)
+    row.add(C.DIRS_SEEN, dirs)
     return out
 
 

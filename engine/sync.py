@@ -12,7 +12,6 @@ tells the scale the run reached).
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import stat as st
 import time
@@ -154,7 +153,7 @@ class Coordinator:
         shared = SharedCounters(rows=1 + max_workers)
         self.shared = shared
         sink = CoordinatorSink(opts.itemize, self.echo)
-        run_tag = secrets.token_hex(4)
+        run_tag = os.urandom(4).hex()
         ctx = WorkerContext(opts, src_fd, dst_fd, shared, 0, sink, rules, run_tag)
         self.ctx = ctx
         root = Task("", tuple(entry_from_stat("", s_stat)),

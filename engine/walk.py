@@ -44,14 +44,12 @@ class Entry(NamedTuple):
         return st.S_IMODE(self.mode)
 
 
+_KIND_BY_FMT = {st.S_IFREG: KIND_FILE, st.S_IFDIR: KIND_DIR, st.S_IFLNK: KIND_LINK}
+_FMT = 0o170000
+
+
 def kind_of_mode(mode: int) -> int:
-    if st.S_ISREG(mode):
-        return KIND_FILE
-    if st.S_ISDIR(mode):
-        return KIND_DIR
-    if st.S_ISLNK(mode):
-        return KIND_LINK
-    return KIND_SPECIAL
+    return _KIND_BY_FMT.get(mode & _FMT, KIND_SPECIAL)
 
 
 def kind_of(de: os.DirEntry) -> int:
@@ -65,11 +63,15 @@ def kind_of(de: os.DirEntry) -> int:
     return KIND_SPECIAL
 
 
+_new_entry = tuple.__new__  # skips NamedTuple's Python-level __new__: hot path
+
+
 def entry_from_stat(name: str, s: os.stat_result, target: str | None = None) -> Entry:
-    return Entry(
+    m = s.st_mode
+    return _new_entry(Entry, (
         name,
-        kind_of_mode(s.st_mode),
-        s.st_mode,
+        _KIND_BY_FMT.get(m & _FMT, KIND_SPECIAL),
+        m,
         s.st_size,
         s.st_mtime_ns,
         s.st_ino,
@@ -80,7 +82,7 @@ def entry_from_stat(name: str, s: os.stat_result, target: str | None = None) -> 
         s.st_atime_ns,
         target,
         s.st_dev,
-    )
+    ))
 
 
 def scan(dir_fd: int) -> list[os.DirEntry]:
@@ -98,10 +100,9 @@ def _name(de: os.DirEntry) -> str:
 def describe(de: os.DirEntry, dir_fd: int) -> Entry:
     """Stat one entry (never following links); raises OSError if it vanished."""
     s = de.stat(follow_symlinks=False)
-    target = None
-    if st.S_ISLNK(s.st_mode):
-        target = os.readlink(de.name, dir_fd=dir_fd)
-    return entry_from_stat(de.name, s, target)
+    if s.st_mode & _FMT == st.S_IFLNK:
+        return entry_from_stat(de.name, s, os.readlink(de.name, dir_fd=dir_fd))
+    return entry_from_stat(de.name, s)
 
 
 def shallow(de: os.DirEntry) -> Entry:

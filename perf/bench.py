@@ -145,6 +145,32 @@ def drop_caches():
     return _DROP
 
 
+def prefault(nbytes, where):
+    """Touch nbytes of memory right before a timed run, outside the timed part.
+
+    On virtual machines whose balloon reports free pages back to the host,
+    memory freed a few seconds ago costs a host fault on first touch; a tool
+    that runs after a pause would then pay several times more for writing
+    the same tmpfs/page-cache pages than one that runs right after another.
+    Writing (and deleting) a scratch file of the size the tool will
+    allocate puts hot pages on the free lists for whoever runs next."""
+    if psutil is not None:
+        nbytes = min(nbytes, psutil.virtual_memory().available - 768 * MiB)
+    if nbytes <= 0:
+        return 0.0
+    t = time.perf_counter()
+    path = os.path.join(where, f".prefault-{os.getpid()}")
+    buf = bytes(4 * MiB)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(nbytes // len(buf) + 1):
+            os.write(fd, buf)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return time.perf_counter() - t
+
+
 def tree_stats(root):
     files = dirs = links = nbytes = 0
     stack = [root]
@@ -505,14 +531,18 @@ class Runner:
         rmtree(self.logdir)
         os.makedirs(self.work)
         os.makedirs(self.logdir)
+        self.scratch = "/dev/shm" if os.path.isdir("/dev/shm") else self.work
         self.env = dict(os.environ, LC_ALL="C")
         conf = os.path.join(self.work, "rclone.conf")
         open(conf, "w").close()
         self.env["RCLONE_CONFIG"] = conf
 
-    def timed(self, tool, scenario, src, dst, src_meta, corpus, run):
+    def timed(self, tool, scenario, src, dst, src_meta, corpus, run,
+              alloc_bytes=0):
         cmd = tool_cmd(tool, scenario, src, dst, self.ours)
         dropped = drop_caches()
+        if alloc_bytes and not self.args.no_prefault:
+            prefault(alloc_bytes + 64 * MiB, self.scratch)
         logp = os.path.join(self.logdir, f"{corpus}.{scenario}.{tool}.log")
         with open(logp, "a") as f:
             f.write(f"\n### run {run}: {' '.join(cmd)}\n")
@@ -583,12 +613,15 @@ class Runner:
                 mut_meta = tree_meta(mutated)
                 rmtree(mutated)
             for run in range(1, runs + 1):
-                for tool in stools:
+                # interleave A B C, B C A, C A B ...: no tool always goes first
+                k = (run - 1) % len(stools)
+                for tool in stools[k:] + stools[:k]:
                     if scen == "initial":
                         dst = os.path.join(self.work, "dst-initial")
                         rmtree(dst)
                         os.makedirs(dst)
-                        m = self.timed(tool, scen, src, dst, src_meta, corpus, run)
+                        m = self.timed(tool, scen, src, dst, src_meta, corpus, run,
+                                       alloc_bytes=int(stats["bytes"] * 1.1))
                         rmtree(dst)
                     elif scen in ("noop", "checksum"):
                         dst = persistent_dst(tool)
@@ -1076,6 +1109,8 @@ def parse_args(argv):
     ap.add_argument("--scenarios", help="comma list from: " + ", ".join(SCENARIOS))
     ap.add_argument("--tools", help="comma list from: " + ", ".join(TOOLS))
     ap.add_argument("--stealsync", help="path of the stealsync executable")
+    ap.add_argument("--no-prefault", action="store_true",
+                    help="do not touch memory before initial-copy runs (see prefault())")
     ap.add_argument("--no-verify", action="store_true",
                     help="skip the metadata check of DST after each run")
     ap.add_argument("--out", help="results JSON path (default perf/results/<date>.json)")
