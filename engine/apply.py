@@ -50,6 +50,7 @@ class Applier:
         self.dry = ctx.opts.dry_run
         self.itemize = ctx.opts.itemize
         self.changed = False  # any visible change in this directory
+        self._gid: int | None = None
 
     # --- reporting -----------------------------------------------------------
     def _item(self, sigil: str, name: str, is_dir: bool = False) -> None:
@@ -132,9 +133,13 @@ class Applier:
         before = os.fstat(src)
         if not st.S_ISREG(before.st_mode):
             raise OSError(errno.ENOENT, "no longer a regular file")
+        perm = st.S_IMODE(before.st_mode)
+        # With the run's umask at 0 the temp is born with its final mode,
+        # saving an fchmod; special bits (cleared by fchown) still get one.
+        create_mode = perm if ctx.exact_create and perm <= 0o777 else 0o600
         tmp = ctx.temp_name()
         try:
-            out = os.open(tmp, O_TMP, 0o600, dir_fd=self.dst_fd)
+            out = os.open(tmp, O_TMP, create_mode, dir_fd=self.dst_fd)
         except OSError as e:
             self._fail(a.name, "create", e)
             raise _Handled from e
@@ -147,9 +152,12 @@ class Applier:
                     raise SourceChanged
                 if ctx.opts.verify:
                     self._verify(src, out, a.name)
-                if ctx.is_root:
+                chown = ctx.is_root and (after.st_uid != ctx.euid
+                                         or after.st_gid != self._new_file_gid())
+                if chown:
                     os.fchown(out, after.st_uid, after.st_gid)
-                os.fchmod(out, st.S_IMODE(after.st_mode))
+                if chown or create_mode != st.S_IMODE(after.st_mode):
+                    os.fchmod(out, st.S_IMODE(after.st_mode))
                 os.utime(out, ns=(after.st_atime_ns, after.st_mtime_ns))
             finally:
                 os.close(out)
@@ -161,6 +169,15 @@ class Applier:
         if copied > STREAM_THRESHOLD:
             ctx.row.add(C.FILES_STREAMED)
         return copied
+
+    def _new_file_gid(self) -> int:
+        """The group a file created in this DST directory gets: the
+        directory's own in a setgid directory, else ours."""
+        gid = self._gid
+        if gid is None:
+            d = os.fstat(self.dst_fd)
+            gid = self._gid = d.st_gid if d.st_mode & st.S_ISGID else self.ctx.egid
+        return gid
 
     def _verify(self, src: int, out: int, name: str) -> None:
         from .hashing import hash_fd

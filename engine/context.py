@@ -56,7 +56,11 @@ class WorkerContext:
         self.rules = rules
         self.run_tag = run_tag
         self.lock = lock if lock is not None else nullcontext()
-        self.is_root = os.geteuid() == 0
+        self.euid = os.geteuid()
+        self.egid = os.getegid()
+        self.is_root = self.euid == 0
+        # True while the coordinator holds the umask at 0 (see sync.py).
+        self.exact_create = False
         self.plan_options = PlanOptions(
             delete=opts.delete or opts.delete_excluded,
             checksum=opts.checksum,

@@ -201,6 +201,7 @@ class Pool:
         finally:
             if prof is not None:
                 prof.disable()
+                os.umask(0o022)
                 from .profiling import dump_worker
 
                 dump_worker(prof, ctx.opts.profile, f"worker-{index}")

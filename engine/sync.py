@@ -155,6 +155,10 @@ class Coordinator:
         sink = CoordinatorSink(opts.itemize, self.echo)
         run_tag = os.urandom(4).hex()
         ctx = WorkerContext(opts, src_fd, dst_fd, shared, 0, sink, rules, run_tag)
+        # umask 0 for the run (every create below passes an explicit mode):
+        # a temp file is then born with its final permission bits.
+        old_umask = os.umask(0)
+        ctx.exact_create = True
         self.ctx = ctx
         root = Task("", tuple(entry_from_stat("", s_stat)),
                     tuple(entry_from_stat("", d_stat)) if d_stat is not None else None, ())
@@ -196,6 +200,7 @@ class Coordinator:
         finally:
             if hard_stop and self.pool is not None:
                 self.pool.kill()
+            os.umask(old_umask)
             sink.flush()
             if progress is not None:
                 progress.close()
