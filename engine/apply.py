@@ -17,7 +17,13 @@ import os
 import stat as st
 
 from .context import WorkerContext
-from .copyfile import STRATEGY_BUFFERED, STRATEGY_RANGE, STRATEGY_SENDFILE, STREAM_THRESHOLD, copy_data
+from .copyfile import (
+    STRATEGY_BUFFERED,
+    STRATEGY_RANGE,
+    STRATEGY_SENDFILE,
+    STREAM_THRESHOLD,
+    copy_data,
+)
 from .counters import C
 from .errors import FatalSyncError, Severity, SyncError, from_oserror
 from .names import escape, join

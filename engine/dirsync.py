@@ -170,8 +170,12 @@ def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=
             continue
         try:
             e = describe(de, src_fd)
-        except OSError as exc:
+        except FileNotFoundError as exc:  # vanished since the listing: exit 24
             ctx.report(from_oserror(join(relpath, name), "stat-src", exc))
+            continue
+        except OSError as exc:
+            # An entry we cannot see must not look deleted to --delete.
+            _listing_failed(ctx, join(relpath, name), exc)
             continue
         kind = e.kind
         if kind == KIND_FILE:

@@ -88,7 +88,6 @@ class Pool:
         return self._collect(sink)
 
     def _collect(self, sink) -> PoolOutcome:
-        shared = self.ctx.shared
         live = dict(zip((p.sentinel for p in self.procs), range(self.n), strict=True))
         conn_of = {c: i for i, c in enumerate(self.conns)}
         said_bye = [False] * self.n

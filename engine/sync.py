@@ -17,7 +17,7 @@ import stat as st
 import time
 from dataclasses import dataclass, field
 
-from .context import DeferredDir, WorkerContext
+from .context import WorkerContext
 from .counters import C, F, SharedCounters
 from .dirsync import Task, run_task, set_dir_meta
 from .errors import Exit, FatalSyncError, Severity, SyncError, UsageError, from_oserror, worst_exit
