@@ -28,6 +28,7 @@ class ProgressObserver:
         self._stop = threading.Event()
         self._paused = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="stealsync-progress", daemon=True)
+        self.t0 = time.monotonic()
         self._last_seen = -1
         self._stable_ticks = 0
         self.render_ns = 0
@@ -41,7 +42,7 @@ class ProgressObserver:
             with self._paused:
                 self.render()
 
-    def render(self) -> None:
+    def render(self, final: bool = False) -> None:
         t0 = time.perf_counter_ns()
         s = self.shared
         seen, done = s.total(C.FILES_SEEN), s.total(C.FILES_DONE)
@@ -51,12 +52,13 @@ class ProgressObserver:
         bar = self.bar
         bar.total = max(seen, done)
         bar.n = done
-        elapsed = time.monotonic() - bar.start_t
+        elapsed = time.monotonic() - self.t0
         rate = b_done / elapsed if elapsed > 0 else 0.0
         eta = (b_seen - b_done) / rate if rate > 0 else float("inf")
-        state = "discovering" if discovering else "to go"
+        state = "done" if final else ("discovering" if discovering else "to go")
         bar.set_postfix_str(f"{b_done / 2**20:.0f}/{b_seen / 2**20:.0f} MiB, "
-                            f"ETA {eta:.0f}s {state}" if eta != float("inf") else state, refresh=False)
+                            f"ETA {eta:.0f}s {state}" if eta != float("inf") and not final
+                            else f"{b_done / 2**20:.0f} MiB {state}", refresh=False)
         bar.refresh()
         self.render_ns += time.perf_counter_ns() - t0
         self.renders += 1
@@ -77,5 +79,5 @@ class ProgressObserver:
         self.resume()
         self._stop.set()
         self._thread.join()
-        self.render()
+        self.render(final=True)
         self.bar.close()

@@ -68,7 +68,8 @@ class Pool:
         self._killed = False  # set once we stop the survivors of a death
 
     # --- coordinator side ----------------------------------------------------
-    def run(self, tasks: list[Task], sink, lock_fd: int | None = None) -> PoolOutcome:
+    def run(self, tasks: list[Task], sink, lock_fd: int | None = None,
+            after_fork=None) -> PoolOutcome:
         shared = self.ctx.shared
         for i, t in enumerate(tasks):
             self.deques[i % self.n].push(marshal.dumps(tuple(t)))
@@ -85,6 +86,8 @@ class Pool:
             send.close()
             self.procs.append(p)
             self.conns.append(recv)
+        if after_fork is not None:
+            after_fork()
         return self._collect(sink)
 
     def _collect(self, sink) -> PoolOutcome:

@@ -206,6 +206,13 @@ class Coordinator:
                 progress.close()
             self._stop_profile(prof)
         result = self._result(t0, shared, sink, outcome, fatal, hard_stop, max_workers)
+        if progress is not None:
+            render_s = progress.render_ns / 1e9
+            result.extra["progress"] = {
+                "renders": progress.renders,
+                "render_s": round(render_s, 6),
+                "overhead_pct": round(100 * render_s / max(result.elapsed_s, 1e-9), 3),
+            }
         if sampler is not None:
             result.extra["resources"] = sampler.stop()
         result.extra["run"] = {"src": self.opts.src, "dst": self.opts.dst, "run_tag": run_tag}
@@ -228,13 +235,13 @@ class Coordinator:
             return None
         self.pool_started = True
         self.pool = Pool(ctx, n, on_tick=None)
-        if progress is not None:
-            progress.pause_for_fork()
-        try:
+        if progress is None:
             return self.pool.run(stack, sink, self.lock_fd)
+        progress.pause_for_fork()
+        try:
+            return self.pool.run(stack, sink, self.lock_fd, after_fork=progress.resume)
         finally:
-            if progress is not None:
-                progress.resume()
+            progress.resume()
 
     def _finish_deferred(self, ctx: WorkerContext, sink: CoordinatorSink) -> None:
         """Directory metadata that had to wait for every task to end, deepest
