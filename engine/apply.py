@@ -31,7 +31,8 @@ from .plan import Action, Op, itemize_sigil
 from .walk import KIND_DIR, KIND_FILE, KIND_LINK, O_DIR, Entry
 
 O_SRC = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-O_TMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Read-write: --verify hashes the copy back through the same descriptor.
+O_TMP = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _STRATEGY_COUNTER = {
     STRATEGY_RANGE: C.COPY_RANGE,
     STRATEGY_SENDFILE: C.COPY_SENDFILE,
@@ -108,7 +109,14 @@ class Applier:
         ctx = self.ctx
         sigil = itemize_sigil(a)
         if self.dry:
-            self._count_file(a, s.size)
+            size = s.size
+            if s.mode == 0:  # not stat'ed in the listing (a new file)
+                try:
+                    size = os.stat(a.name, dir_fd=self.src_fd, follow_symlinks=False).st_size
+                except OSError as e:
+                    self._fail(a.name, "stat-src", e)
+                    return False
+            self._count_file(a, size)
             self._item(sigil, a.name)
             return True
         try:
@@ -196,6 +204,9 @@ class Applier:
         row.add(C.FILES_COPIED if a.op == Op.COPY or a.dst is None or a.dst.kind != KIND_FILE
                 else C.FILES_UPDATED)
         row.add(C.BYTES_COPIED, size)
+        if a.src.mode == 0:  # not stat'ed in the listing: its bytes show up now
+            row.add(C.BYTES_SEEN, size)
+            row.add(C.BYTES_DONE, size)
 
     # --- metadata only -------------------------------------------------------
     def set_meta(self, a: Action) -> bool:

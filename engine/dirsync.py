@@ -85,14 +85,16 @@ def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
         except PatternError as e:
             _listing_failed(ctx, relpath, OSError(0, str(e)))
             return []
-        split = ctx.split_allowed and _count_files(src_des) > SLICE_THRESHOLD
-        src = _describe_src(ctx, relpath, src_fd, src_des, node, stat_files=not split)
-        dst = []
-        if dst_fd is not None:
+        dst_des = []
+        if dst_fd is not None and task.dst is not None:  # a dir we just made is empty
             try:
-                dst = _list_dst(ctx, relpath, dst_fd, node, src, stat_files=not split)
-            except OSError:
+                dst_des = scan(dst_fd)
+            except OSError as e:
+                ctx.report(from_oserror(relpath, "list-dst", e))
                 return []
+        split = ctx.split_allowed and _count_files(src_des) > SLICE_THRESHOLD
+        src = _describe_src(ctx, relpath, src_fd, src_des, node, not split, dst_des=dst_des)
+        dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, not split, None, None)
         digests = None if split else _digests(ctx, relpath, src_fd, dst_fd, src, dst)
         actions = plan_directory(src, dst, ctx.plan_options, digests)
         applier = Applier(ctx, relpath, src_fd, dst_fd)
@@ -151,10 +153,17 @@ def _listing_failed(ctx: WorkerContext, relpath: str, exc: OSError) -> None:
     ctx.report(rec)
 
 
-def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=None) -> list[Entry]:
+def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=None,
+                  dst_des=None) -> list[Entry]:
+    """SRC entries not excluded, stat'ed where the plan needs it.  A regular
+    file with no DST twin (``dst_des`` given) needs no stat: copying it reads
+    its metadata from the open descriptor (``Entry.mode == 0`` marks that)."""
     rules = ctx.rules
     check = rules.active
     hard_links = ctx.opts.hard_links
+    skip_new = dst_des is not None and not hard_links
+    dst_names = [de.name for de in dst_des] if skip_new else ()
+    j, n_dst = 0, len(dst_names)
     out: list[Entry] = []
     append = out.append
     files = nbytes = dirs = 0
@@ -165,9 +174,17 @@ def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=
         if check:
             if rules.excluded(node, join(relpath, name), de.is_dir(follow_symlinks=False)):
                 continue
-        if not stat_files and de.is_file(follow_symlinks=False):
-            append(Entry(name, KIND_FILE))
-            continue
+        if de.is_file(follow_symlinks=False):
+            if not stat_files:
+                append(Entry(name, KIND_FILE))
+                continue
+            if skip_new:
+                while j < n_dst and dst_names[j] < name:
+                    j += 1
+                if j >= n_dst or dst_names[j] != name:
+                    files += 1
+                    append(Entry(name, KIND_FILE))
+                    continue
         try:
             e = describe(de, src_fd)
         except FileNotFoundError as exc:  # vanished since the listing: exit 24
@@ -191,16 +208,6 @@ def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=
     row.add(C.BYTES_SEEN, nbytes)
     row.add(C.DIRS_SEEN, dirs)
     return out
-
-
-def _list_dst(ctx, relpath, dst_fd, node, src: list[Entry], stat_files=True,
-              lo=None, hi=None) -> list[Entry]:
-    try:
-        des = scan(dst_fd)
-    except OSError as e:
-        ctx.report(from_oserror(relpath, "list-dst", e))
-        raise
-    return _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi)
 
 
 def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> list[Entry]:
@@ -379,12 +386,10 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
             return
         node = ctx.rules.node_for(task.rules, ctx.src_root)
         lo, hi = task.lo, task.hi
-        src = _describe_src(ctx, relpath, src_fd, src_des, node, True, lo, hi)
+        dst_des = _cached_scan("dst", relpath, dst_fd) if dst_fd is not None else []
+        src = _describe_src(ctx, relpath, src_fd, src_des, node, True, lo, hi, dst_des=dst_des)
         src = [e for e in src if e.kind == KIND_FILE]
-        dst = []
-        if dst_fd is not None:
-            dst_des = _cached_scan("dst", relpath, dst_fd)
-            dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, True, lo, hi)
+        dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, True, lo, hi)
         digests = _digests(ctx, relpath, src_fd, dst_fd, src, dst)
         actions = [a for a in plan_directory(src, dst, ctx.plan_options, digests) if _is_file_action(a)]
         _apply_all(ctx, Applier(ctx, relpath, src_fd, dst_fd), actions, relpath, task.rules)

@@ -47,3 +47,11 @@ def is_stale_temp(name: str, run_tag: str) -> bool:
         return False
     m = TEMP_RE.match(name)
     return bool(m) and m.group(1) != run_tag
+
+
+def is_own_temp(name: str, run_tag: str) -> bool:
+    """A temp file of this run (another worker may be writing it right now)."""
+    if not run_tag or not name.startswith(TEMP_PREFIX):
+        return False
+    m = TEMP_RE.match(name)
+    return bool(m) and m.group(1) == run_tag

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import NamedTuple
 
-from .names import is_stale_temp
+from .names import is_own_temp, is_stale_temp
 from .walk import KIND_DIR, KIND_FILE, KIND_LINK, KIND_SPECIAL, Entry
 
 
@@ -116,7 +116,9 @@ def _plan_new(s: Entry, o: PlanOptions, add) -> None:
 def _plan_extra(d: Entry, o: PlanOptions, add) -> None:
     if is_stale_temp(d.name, o.run_tag):
         add(Action(Op.DELETE_TEMP, d.name, None, d))
-    elif o.delete:
+    elif o.delete and not is_own_temp(d.name, o.run_tag):
+        # A temp of this run belongs to a copy in flight (a slice of a split
+        # directory running in another worker): never ours to delete.
         add(Action(Op.DELETE, d.name, None, d))
 
 
