@@ -250,19 +250,10 @@ class Applier:
 
     # --- symlinks and special files ------------------------------------------
     def write_symlink(self, a: Action) -> bool:
-        s = a.src
         if not self.dry:
             tmp = self.ctx.temp_name()
-            dfd = self.dst_fd
-            os.symlink(s.target, tmp, dir_fd=dfd)
-            try:
-                if self.ctx.is_root:
-                    os.chown(tmp, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
-                os.utime(tmp, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
-                os.rename(tmp, a.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            except BaseException:
-                _unlink_quietly(tmp, dfd)
-                raise
+            os.symlink(a.src.target, tmp, dir_fd=self.dst_fd)
+            self._publish(tmp, a, chown=self.ctx.is_root, chmod=False)
         self.ctx.row.add(C.SYMLINKS)
         self._item(itemize_sigil(a), a.name)
         return True
@@ -271,19 +262,26 @@ class Applier:
         s = a.src
         if not self.dry:
             tmp = self.ctx.temp_name()
-            dfd = self.dst_fd
-            os.mknod(tmp, st.S_IFMT(s.mode) | 0o600, s.rdev, dir_fd=dfd)
-            try:
-                os.chown(tmp, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
-                os.chmod(tmp, st.S_IMODE(s.mode), dir_fd=dfd)
-                os.utime(tmp, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
-                os.rename(tmp, a.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            except BaseException:
-                _unlink_quietly(tmp, dfd)
-                raise
+            os.mknod(tmp, st.S_IFMT(s.mode) | 0o600, s.rdev, dir_fd=self.dst_fd)
+            self._publish(tmp, a, chown=True, chmod=True)
         self.ctx.row.add(C.SPECIALS)
         self._item(itemize_sigil(a), a.name)
         return True
+
+    def _publish(self, tmp: str, a: Action, chown: bool, chmod: bool) -> None:
+        """Give a fresh non-regular temp entry its metadata, then rename it
+        over the final name (removing the temp if anything fails)."""
+        s, dfd = a.src, self.dst_fd
+        try:
+            if chown:
+                os.chown(tmp, s.uid, s.gid, dir_fd=dfd, follow_symlinks=False)
+            if chmod:  # a special file: chmod cannot reach through a link
+                os.chmod(tmp, st.S_IMODE(s.mode), dir_fd=dfd)
+            os.utime(tmp, ns=(s.atime_ns, s.mtime_ns), dir_fd=dfd, follow_symlinks=False)
+            os.rename(tmp, a.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            _unlink_quietly(tmp, dfd)
+            raise
 
     # --- directories ---------------------------------------------------------
     def make_dir(self, a: Action) -> bool:

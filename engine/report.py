@@ -350,7 +350,7 @@ def _rec_imbalance(run, a, rep):
     if hi["busy_s"] < MIN_BUSY_S or hi["busy_s"] < IMBALANCE * max(lo["busy_s"], 1e-3):
         return []
     steals = sum(w.get("steals", 0) for w in ws)
-    full = (a or {}).get("busy_dirs") or (a or {}).get("busiest_dirs") or []
+    full = (a or {}).get("busiest_dirs") or []
     where = f"; the fullest directory, {full[0]['path']}, holds {full[0]['entries']:,} entries" if full else ""
     return [_rec("imbalance", round(hi["busy_s"] / max(lo["busy_s"], 1e-3), 1),
                  f"{hi['worker']} was busy {hi['busy_s']:.2f} s but {lo['worker']} only "

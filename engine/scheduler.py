@@ -106,12 +106,7 @@ class Pool:
                     except (EOFError, OSError):
                         open_conns.discard(r)
                         continue
-                    if msg[0] == "r":
-                        deliver(sink, msg[1], msg[2])
-                    elif msg[0] == "bye":
-                        said_bye[i] = True
-                    elif msg[0] == "crash":
-                        crashed.append(msg[1])
+                    self._handle(msg, i, sink, said_bye, crashed)
                 else:
                     i = live.pop(r)
                     self.procs[i].join()
@@ -134,15 +129,18 @@ class Pool:
     def _drain(self, conn, sink, said_bye, i, crashed) -> None:
         try:
             while conn.poll():
-                msg = conn.recv()
-                if msg[0] == "r":
-                    deliver(sink, msg[1], msg[2])
-                elif msg[0] == "bye":
-                    said_bye[i] = True
-                elif msg[0] == "crash":
-                    crashed.append(msg[1])
+                self._handle(conn.recv(), i, sink, said_bye, crashed)
         except (EOFError, OSError):
             pass
+
+    @staticmethod
+    def _handle(msg, i, sink, said_bye, crashed) -> None:
+        if msg[0] == "r":
+            deliver(sink, msg[1], msg[2])
+        elif msg[0] == "bye":
+            said_bye[i] = True
+        elif msg[0] == "crash":
+            crashed.append(msg[1])
 
     def _stop_all(self) -> None:
         """A worker died: its tasks are lost, so nobody may finish 'cleanly'.
