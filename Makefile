@@ -67,9 +67,11 @@ bench-full: $(STAMP)
 bench-linux: $(STAMP)
 	$(BIN)/python perf/bench.py --linux
 
+PROFILE_DIR ?= profile-out
 profile: $(STAMP)
 	@test -n "$(SRC)" -a -n "$(DST)" || { echo "usage: make profile SRC=dir DST=dir"; exit 1; }
-	$(BIN)/stealsync sync "$(SRC)" "$(DST)" --profile profile-out $(ARGS)
+	$(BIN)/stealsync sync "$(SRC)" "$(DST)" --no-progress --profile "$(PROFILE_DIR)" $(ARGS)
+	@echo "merged: $(PROFILE_DIR)/merged.prof  (python -m pstats / snakeviz)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

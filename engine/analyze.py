@@ -341,7 +341,8 @@ def bottleneck_hints(data: dict, facts: dict) -> list[dict]:
         out.append(_hint("deep_nesting", data["max_depth"],
                          f"entries nest {data['max_depth']} levels deep (median file depth "
                          f"{data['median_depth']}): every directory is opened component by "
-                         f"component from the root, so deep trees pay one open() per level"))
+                         f"component from the root (O_NOFOLLOW at each level), so the deepest "
+                         f"ones cost about {data['max_depth']} open() calls each"))
     full = data["busiest_dirs"][0] if data["busiest_dirs"] else None
     if full and full["entries"] > SLICE_THRESHOLD:
         out.append(_hint("huge_directory", full["entries"],
@@ -370,11 +371,12 @@ def _huge_file_hint(data: dict) -> list[dict]:
         return []
     pct = round(100 * share, 1)
     smallest = min(f["size"] for f in huge)
+    from .report import human
+
     return [_hint("huge_files", pct,
-                  f"{len(huge)} file(s) of {smallest / 2**20:,.0f} MiB or more hold {pct}% of "
-                  f"all bytes: the sync is bandwidth-bound on them; each is streamed with "
-                  f"copy_file_range (in-kernel, no user-space buffer) and extra workers cannot "
-                  f"split one file")]
+                  f"{len(huge)} file(s) of {human(smallest)} or more hold {pct}% of all bytes: "
+                  f"the sync is bandwidth-bound on them; each is streamed (copy_file_range, "
+                  f"in-kernel, when the filesystems allow) and extra workers cannot split one file")]
 
 
 def _machine_hints(data: dict, facts: dict) -> list[dict]:
@@ -579,6 +581,9 @@ def run_cli(args) -> int:
     except UsageError as e:
         sys.stderr.write(f"stealsync: error: {e}\n")
         return e.code
+    except KeyboardInterrupt:  # the pool is already torn down (analyze's finally)
+        sys.stderr.write("stealsync: interrupted\n")
+        return int(Exit.SIGNALLED)
     if args.json:
         sys.stdout.write(json.dumps(data) + "\n")
     else:

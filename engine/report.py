@@ -48,7 +48,7 @@ def human(n: float) -> str:
     n = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" or n == int(n) else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} PiB"
 
@@ -62,6 +62,14 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
 
 def bucket_label(lo: int, hi: int) -> str:
     return "0 B" if hi <= 1 else f"{human(lo)} – {human(hi)}"
+
+
+def short_path(p: str, width: int = 72) -> str:
+    """A path cut in the middle to fit a terminal column (JSON keeps it whole)."""
+    if len(p) <= width:
+        return p
+    keep = width - 1
+    return p[:keep // 3] + "…" + p[-(keep - keep // 3):]
 
 
 def pct(part: float, whole: float) -> float:
@@ -94,7 +102,7 @@ def analysis_text(d: dict) -> str:
     out += _section("File types (by extension)", _type_rows(d))
     out += _section("Size histogram (files per log2 size bucket)", _histogram_lines(d))
     out += _section("Directories with the most entries",
-                    _table([["Entries", "Path"]] + [[f"{x['entries']:,}", x["path"]]
+                    _table([["Entries", "Path"]] + [[f"{x['entries']:,}", short_path(x["path"])]
                                                      for x in d["busiest_dirs"]], right={0})
                     if d["busiest_dirs"] else [])
     out += _section("Exclusions", _exclusion_lines(d.get("exclusion")))
@@ -112,7 +120,7 @@ def _section(title: str, lines: list[str]) -> list[str]:
 def _largest_rows(d: dict) -> list[str]:
     if not d["largest"]:
         return []
-    return _table([["Size", "Bytes", "Path"]] + [[human(f["size"]), f"{f['size']:,}", f["path"]]
+    return _table([["Size", "Bytes", "Path"]] + [[human(f["size"]), f"{f['size']:,}", short_path(f["path"])]
                                                  for f in d["largest"]], right={0, 1})
 
 
@@ -237,8 +245,8 @@ def _mode_reason(run: dict) -> str:
     if mode == "sequential":
         return reason or "in-process"
     scale = "over" if mode == "stealing" else "up to"
-    return (f"{files:,} files: past the pool threshold, so the tree went to the work-stealing pool "
-            f"({scale} 10,000 files); pool size: {reason}")
+    return (f"{files:,} files: the first directories ran in-process until the pool threshold, "
+            f"the rest on the work-stealing pool ('{mode}' names runs of {scale} 10,000 files)")
 
 
 def _compare(prev: dict, cur: dict) -> dict:
@@ -289,7 +297,7 @@ def _resources(run: dict) -> dict:
 def recommend(run: dict, a: dict | None, rep: dict) -> list[dict]:
     """Each rule fires only on this run's figures and quotes them."""
     out = []
-    for rule in (_rec_errors, _rec_big_files, _rec_imbalance, _rec_cpu, _rec_sequential,
+    for rule in (_rec_failed, _rec_errors, _rec_big_files, _rec_imbalance, _rec_cpu, _rec_sequential,
                  _rec_copy_path, _rec_exclusions, _rec_baseline, _rec_noop):
         out.extend(rule(run, a, rep))
     if not out:
@@ -304,6 +312,15 @@ def recommend(run: dict, a: dict | None, rep: dict) -> list[dict]:
 
 def _rec(kind: str, figure, message: str) -> dict:
     return {"kind": kind, "message": message, "figure": figure}
+
+
+def _rec_failed(run, a, rep):
+    code = run.get("exit_code", 0)
+    if not code or run.get("counters"):
+        return []
+    return [_rec("did_not_start", code,
+                 f"the run stopped before the first directory with exit {code}: "
+                 f"{run.get('message') or 'no message'}; nothing was measured")]
 
 
 def _rec_errors(run, a, rep):
@@ -511,7 +528,8 @@ def _md_performance(p: dict) -> list[str]:
                       if k in s)
     out = _md_table(["", "Value"], [
         ["Mode", f"{p['mode']}: {p['mode_reason']}"],
-        ["Pool size", f"{p['workers']} worker(s); sizing said {s.get('workers', '?')}: {s.get('reason', '')}"],
+        ["Pool size", f"{p['workers']} worker(s)" + (f"; sizing said {s['workers']}: {s.get('reason', '')}"
+                                                     if s else "")],
         ["Machine facts (psutil)", facts or "not collected (the run stayed in-process)"],
         ["Copy path", f"copy_file_range {cp['copy_file_range']:,} · sendfile {cp['sendfile']:,} · "
                       f"buffered {cp['buffered']:,}"],
