@@ -66,6 +66,11 @@ def copy_data(src_fd: int, dst_fd: int, size: int) -> tuple[int, str]:
     """
     if size == 0:
         return 0, _enabled[0]
+    if _enabled[0] == STRATEGY_RANGE:  # the common case, without the loop
+        try:
+            return _copy_range(src_fd, dst_fd, size), STRATEGY_RANGE
+        except _GiveUp:
+            _enabled.remove(STRATEGY_RANGE)
     for strategy in list(_enabled):
         try:
             if strategy == STRATEGY_RANGE:
@@ -89,9 +94,10 @@ def _copy_range(src_fd: int, dst_fd: int, size: int) -> int:
                 raise _GiveUp from e
             raise
         if n == 0:
-            if done == 0:
+            if done == 0 and os.fstat(src_fd).st_size > 0:
                 # Some filesystems (procfs-like, some FUSE) report 0 for data
-                # they do have; let the next strategy decide.
+                # they do have; let the next strategy decide.  (A file that
+                # really shrank to nothing is the caller's torn-copy check.)
                 raise _GiveUp
             break
         done += n
