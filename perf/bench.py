@@ -65,6 +65,7 @@ SETS = {
     "quick": ["small-20k", "large-2g", "tiny-50"],
     "full": ["small-100k", "skewed-100k", "linux-6.1", "large-2g",
              "mixed-20k", "deep-300", "tiny-50"],
+    "linux": ["linux-6.1"],
 }
 SCENARIOS = ["initial", "noop", "checksum", "mutate1"]
 SCENARIO_TITLES = {
@@ -129,12 +130,12 @@ def restore_tree(src, dst):
 _DROP = None
 
 
-def drop_caches():
-    """sync, then drop the page cache if /proc/sys/vm/drop_caches is
-    writable.  Returns True if caches were dropped."""
+def drop_caches(want=True):
+    """sync, then (if want) drop the page cache if /proc/sys/vm/drop_caches
+    is writable.  Returns True if caches were dropped."""
     global _DROP
     os.sync()
-    if _DROP is False:
+    if not want or _DROP is False:
         return False
     try:
         with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -459,7 +460,7 @@ def available_tools(wanted, ours, notes):
 
 def _mktree_version():
     with open(os.path.join(REPO, "scripts", "mktree.py"), "rb") as f:
-        return "%08x" % zlib.crc32(f.read())
+        return f"{zlib.crc32(f.read()):08x}"
 
 
 def ensure_linux(corpdir):
@@ -532,6 +533,10 @@ class Runner:
         os.makedirs(self.work)
         os.makedirs(self.logdir)
         self.scratch = "/dev/shm" if os.path.isdir("/dev/shm") else self.work
+        # auto: drop caches on disk filesystems only; on tmpfs the data cannot
+        # be dropped and dropping only evicts the tools' own binaries.
+        self.drop = args.drop_caches == "always" or (
+            args.drop_caches == "auto" and fs_info(bench_root)["fstype"] != "tmpfs")
         self.env = dict(os.environ, LC_ALL="C")
         conf = os.path.join(self.work, "rclone.conf")
         open(conf, "w").close()
@@ -540,7 +545,9 @@ class Runner:
     def timed(self, tool, scenario, src, dst, src_meta, corpus, run,
               alloc_bytes=0):
         cmd = tool_cmd(tool, scenario, src, dst, self.ours)
-        dropped = drop_caches()
+        dropped = drop_caches(self.drop)
+        if dropped:
+            self.warm_binary(tool)
         if alloc_bytes and not self.args.no_prefault:
             prefault(alloc_bytes + 64 * MiB, self.scratch)
         logp = os.path.join(self.logdir, f"{corpus}.{scenario}.{tool}.log")
@@ -563,6 +570,22 @@ class Runner:
             f"{m['wall_s']:7.3f}s cpu {m['cpu_s']:6.2f}s "
             f"mem {mem if mem is None else round(mem, 1)} MB{flag}")
         return m
+
+    def warm_binary(self, tool):
+        """After a cache drop: run the tool once on a 3-file tree (untimed)
+        so that its executable and libraries (for stealsync: the Python
+        interpreter and modules) are read back from disk before the timed
+        run; the data being synced stays cold."""
+        d = os.path.join(self.work, "warm")
+        src, dst = os.path.join(d, "src"), os.path.join(d, "dst")
+        if not os.path.isdir(src):
+            os.makedirs(os.path.join(src, "sub"))
+            for name in ("a.txt", "b.py", "sub/c.c"):
+                with open(os.path.join(src, name), "w") as f:
+                    f.write(name * 10)
+        rmtree(dst)
+        os.makedirs(dst)
+        run_quiet(tool_cmd(tool, "initial", src, dst, self.ours), env=self.env)
 
     def warm(self, tool, src, dst):
         """Untimed no-op sync so that the tool's own state (if any) exists."""
@@ -838,7 +861,7 @@ def table_rows(data):
             _fmt(r["wall_s"], ".3f"), _fmt(r["files_per_s"], ",.0f"),
             _fmt(r["mb_per_s"], ",.0f"), _fmt(r["cpu_s"], ".2f"),
             _fmt(r["peak_mem_sum_mb"], ".1f"), _fmt(r["max_rss_mb"], ".1f"),
-            (f"{rr:.2f}x" if rr is not None else "-") if r["tool"] != OURS else "1",
+            (f"{rr:.2f}x" if rr is not None else "-") if r["tool"] != OURS else "(ours)",
         ])
     return rows
 
@@ -849,7 +872,7 @@ HEADER = ["corpus", "scenario", "tool", "wall s", "files/s", "MB/s", "cpu s",
 
 def text_table(data):
     rows = table_rows(data)
-    w = [max(len(str(x)) for x in col) for col in zip(HEADER, *rows)]
+    w = [max(len(str(x)) for x in col) for col in zip(HEADER, *rows, strict=True)]
     lines = ["  ".join(h.ljust(w[i]) if i < 3 else h.rjust(w[i])
                        for i, h in enumerate(HEADER))]
     lines.append("  ".join("-" * x for x in w))
@@ -892,7 +915,7 @@ def write_markdown(data, path, png_rel):
         "",
         f"**Filesystem: {fs['fstype']}** (`{fs['path']}` on `{fs['source']}`, "
         f"mounted at `{fs['mount']}`). Page cache between runs: "
-        f"{'dropped (drop_caches=3)' if data['caches_dropped'] else 'sync only'}.",
+        f"{'dropped (sync; drop_caches=3; tool binaries re-warmed untimed)' if data['caches_dropped'] else 'sync only' + (' (tmpfs: data cannot be dropped)' if fs['fstype'] == 'tmpfs' else '')}.",
         "",
         f"Machine: {m.get('cores')} cores ({m.get('cpu', '?')}), "
         f"{m.get('memory_gb', '?')} GiB memory, kernel {m.get('kernel')}, "
@@ -1061,7 +1084,7 @@ def chart_png(data, path):
         width = 0.8 / max(1, len(tools))
         for i, t in enumerate(tools):
             xs, ys = [], []
-            for g, ((corpus, scen), rs) in enumerate(groups):
+            for g, (_key, rs) in enumerate(groups):
                 for r in rs:
                     if r["tool"] == t and r["wall_s"] is not None:
                         xs.append(g + i * width)
@@ -1102,6 +1125,9 @@ def parse_args(argv):
                    help="short set (default): " + ", ".join(SETS["quick"]))
     g.add_argument("--full", action="store_true",
                    help="long set: " + ", ".join(SETS["full"]))
+    g.add_argument("--linux", action="store_true",
+                   help="the Linux 6.1 source tree only (installs "
+                        f"{LINUX_PKG} and unpacks it once, as root)")
     ap.add_argument("--root", default="/dev/shm",
                     help="where corpora and DSTs live (default /dev/shm, tmpfs)")
     ap.add_argument("--runs", type=int, default=3)
@@ -1109,6 +1135,10 @@ def parse_args(argv):
     ap.add_argument("--scenarios", help="comma list from: " + ", ".join(SCENARIOS))
     ap.add_argument("--tools", help="comma list from: " + ", ".join(TOOLS))
     ap.add_argument("--stealsync", help="path of the stealsync executable")
+    ap.add_argument("--drop-caches", choices=("auto", "always", "never"),
+                    default="auto",
+                    help="drop the page cache before each timed run: auto = "
+                         "only when ROOT is not tmpfs (default); sync(2) always")
     ap.add_argument("--no-prefault", action="store_true",
                     help="do not touch memory before initial-copy runs (see prefault())")
     ap.add_argument("--no-verify", action="store_true",
@@ -1175,7 +1205,7 @@ def main(argv=None):
         log("bench: psutil is required (pip install psutil)")
         return 2
 
-    setname = "full" if a.full else "quick"
+    setname = "full" if a.full else "linux" if a.linux else "quick"
     corpora = a.corpora or SETS[setname]
     if a.corpora:
         setname = "custom"
@@ -1227,7 +1257,7 @@ def main(argv=None):
     data["targets"] = check_targets(runner.results, stats_by_corpus,
                                     data["filesystem"]["fstype"])
     data["elapsed_s"] = round(time.perf_counter() - t_start, 1)
-    if not data["caches_dropped"]:
+    if runner.drop and not data["caches_dropped"]:
         notes.append("page cache could not be dropped (no write access to "
                      "/proc/sys/vm/drop_caches): sync only")
     out = a.out or os.path.join(results_dir, f"{date}.json")

@@ -267,16 +267,28 @@ def main():
                        "or e.g. plan.noop")
     args = runner.parse_args()
     only = set(args.only.split(",")) if args.only else None
-    done = []
+    ready = []
     for name, group, setup, unit in BENCHES:
         if only and group not in only and name not in only:
             continue
         try:
             func, inner = setup()
         except Exception as e:  # the engine API may not exist (yet)
-            if not args.worker:
-                print(f"skip {name}: {type(e).__name__}: {e}", file=sys.stderr)
+            if args.worker:
+                # pyperf picks a worker's benchmark by index: never shift it
+                raise RuntimeError(f"{name}: setup failed in a worker "
+                                   f"(engine changed during the run?): {e}") from e
+            print(f"skip {name}: {type(e).__name__}: {e}", file=sys.stderr)
             continue
+        ready.append((name, unit, func, inner))
+    if not args.worker:
+        if not ready:
+            print("nothing to run", file=sys.stderr)
+            return
+        # workers register exactly the benchmarks that set up here
+        args.only = ",".join(name for name, *_ in ready)
+    done = []
+    for name, unit, func, inner in ready:
         bench = runner.bench_time_func(name, func, inner_loops=inner)
         if bench is not None:
             done.append((name, unit, bench))

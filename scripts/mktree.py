@@ -101,7 +101,7 @@ class _Blocks:
         rng = _fixed_random("blocks", seed)
         toks = rng.choices(_TOKENS, k=(256 << 10) // 3)
         seps = rng.choices((" ", " ", " ", " ", "\n", "\n    "), k=len(toks))
-        base = "".join(t + s for t, s in zip(toks, seps)).encode()
+        base = "".join(t + s for t, s in zip(toks, seps, strict=True)).encode()
         parts, have = [], 0
         while have < TEXT_BLOCK:  # rotated copies of a 256 KiB text seed
             cut = rng.randrange(len(base))
