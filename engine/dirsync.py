@@ -26,7 +26,7 @@ from .errors import SyncError, from_oserror
 from .names import escape, join
 from .plan import Action, Op, meta_differs, plan_directory
 from .rules import PatternError, RuleFileError
-from .walk import KIND_DIR, KIND_FILE, Entry, describe, kind_of, open_dir, scan, shallow
+from .walk import KIND_DIR, KIND_FILE, Entry, describe, kind_of, open_dir, scan
 
 SLICE_THRESHOLD = 4096  # regular files in one directory before it is split
 SLICE_SIZE = 1024  # regular files per slice
@@ -211,10 +211,14 @@ def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=
 
 
 def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> list[Entry]:
+    """DST entries: stat'ed when they have a SRC twin (the plan compares
+    them), name and type only otherwise (enough to delete).  Excluded
+    entries without a twin are left out (left alone) unless
+    --delete-excluded."""
     rules = ctx.rules
-    check = rules.active
-    keep_excluded = ctx.opts.delete_excluded
+    check = rules.active and not ctx.opts.delete_excluded
     out: list[Entry] = []
+    append = out.append
     i, n = 0, len(src)
     for de in des:
         name = de.name
@@ -222,18 +226,19 @@ def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> l
             continue
         while i < n and src[i].name < name:
             i += 1
-        twin = i < n and src[i].name == name
+        if i < n and src[i].name == name:
+            if stat_files or not de.is_file(follow_symlinks=False):
+                try:
+                    append(describe(de, dst_fd))
+                except FileNotFoundError:
+                    pass
+            else:
+                append(Entry(name, KIND_FILE))
+            continue
         kind = kind_of(de)
-        if check and not twin and not keep_excluded and rules.excluded(
-                node, join(relpath, name), kind == KIND_DIR):
+        if check and rules.excluded(node, join(relpath, name), kind == KIND_DIR):
             continue  # excluded entries in DST are left alone
-        if not twin or (kind == KIND_FILE and not stat_files):
-            out.append(shallow(de))
-            continue
-        try:
-            out.append(describe(de, dst_fd))
-        except FileNotFoundError:
-            continue
+        append(Entry(name, kind))
     return out
 
 

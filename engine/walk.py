@@ -8,6 +8,7 @@ what the planner needs is stat'ed.
 
 from __future__ import annotations
 
+import operator
 import os
 import stat as st
 from typing import NamedTuple
@@ -93,8 +94,7 @@ def scan(dir_fd: int) -> list[os.DirEntry]:
     return entries
 
 
-def _name(de: os.DirEntry) -> str:
-    return de.name
+_name = operator.attrgetter("name")
 
 
 def describe(de: os.DirEntry, dir_fd: int) -> Entry:
