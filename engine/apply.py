@@ -16,7 +16,7 @@ import errno
 import os
 import stat as st
 
-from .context import WorkerContext
+from .context import PendingDelete, WorkerContext
 from .copyfile import (
     STRATEGY_BUFFERED,
     STRATEGY_RANGE,
@@ -57,6 +57,7 @@ class Applier:
         self.dry = ctx.opts.dry_run
         self.itemize = ctx.opts.itemize
         self.changed = False  # any visible change in this directory
+        self.defer_deletes = True  # the coordinator's final pass sets False
         self._gid: int | None = None
 
     # --- reporting -----------------------------------------------------------
@@ -312,6 +313,10 @@ class Applier:
                                  Severity.WARNING))
             return False
         d = a.dst
+        if a.op == Op.DELETE and self.defer_deletes:
+            self.changed = True
+            ctx.sink.delete_later(PendingDelete(self.relpath, a.name, d.kind))
+            return True
         if d.kind == KIND_DIR:
             return self._delete_tree(self.dst_fd, a.name, join(self.relpath, a.name))
         return self._delete_one(self.dst_fd, a.name, join(self.relpath, a.name), d.kind)

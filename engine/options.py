@@ -27,7 +27,7 @@ class Opt(NamedTuple):
 
 SYNC_OPTIONS: tuple[Opt, ...] = (
     Opt(("-n", "--dry-run"), "dry_run", False, "show what would change; write nothing"),
-    Opt(("--delete",), "delete", False, "delete DST entries that are not in SRC (per directory, after its copies)"),
+    Opt(("--delete",), "delete", False, "delete DST entries not in SRC (decided per directory, done after all copies)"),
     Opt(("--delete-excluded",), "delete_excluded", False, "also delete excluded entries from DST (implies --delete)"),
     Opt(("--max-delete",), "max_delete", None, "delete at most N entries; past N delete nothing more, finish, exit 25", "int", "N"),
     Opt(("--force-empty-src",), "force_empty_src", False, "allow --delete with an empty SRC"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 
-from .context import DeferredDir, HardLink
+from .context import DeferredDir, HardLink, PendingDelete
 from .errors import Severity, SyncError
 
 MAX_ERRORS_KEPT = 10000  # in the JSON; every error is still printed on stderr
@@ -25,6 +25,7 @@ class CoordinatorSink:
         self._echo = echo  # writes a line to stderr without tearing a progress bar
         self.seen_severities: set[int] = set()
         self.on_record = None
+        self.pending = DeletionLog()
 
     def item(self, line: str) -> None:
         self._write(line.encode("utf-8", "surrogateescape") + b"\n")
@@ -62,6 +63,9 @@ class CoordinatorSink:
 
     def defer(self, rec: DeferredDir) -> None:
         self.deferred.append(rec)
+
+    def delete_later(self, rec: PendingDelete) -> None:
+        self.pending.add(rec)
 
     def record(self, rec) -> None:
         """A generic picklable record (e.g. analyze's per-directory summary),
@@ -112,6 +116,11 @@ class BatchingSink:
         if len(self.other) >= self.BATCH:
             self.flush()
 
+    def delete_later(self, rec: PendingDelete) -> None:
+        self.other.append(("p", tuple(rec)))
+        if len(self.other) >= self.BATCH:
+            self.flush()
+
     def hardlink(self, rec: HardLink) -> None:
         self.other.append(("h", tuple(rec)))
         if len(self.other) >= self.BATCH:
@@ -135,5 +144,54 @@ def deliver(sink: CoordinatorSink, items, other) -> None:
             sink.defer(DeferredDir(*rec))
         elif tag == "h":
             sink.hardlink(HardLink(*rec))
+        elif tag == "p":
+            sink.delete_later(PendingDelete(*rec))
         elif tag == "x":
             sink.record(rec)
+
+
+class DeletionLog:
+    """Pending deletions, in arrival order.  Past ``limit`` records they go to
+    an unlinked temp file (outside DST), so a mass deletion of millions of
+    entries does not grow the coordinator's memory."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self._mem: list[tuple] = []
+        self._spill = None
+        self.count = 0
+
+    def add(self, rec: PendingDelete) -> None:
+        self._mem.append(tuple(rec))
+        self.count += 1
+        if len(self._mem) >= self.limit:
+            import marshal
+            import tempfile
+
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile(prefix="stealsync-deletes-")
+            marshal.dump(self._mem, self._spill)
+            self._mem = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        if self._spill is not None:
+            import marshal
+
+            self._spill.seek(0)
+            while True:
+                try:
+                    chunk = marshal.load(self._spill)
+                except EOFError:
+                    break
+                for rec in chunk:
+                    yield PendingDelete(*rec)
+        for rec in self._mem:
+            yield PendingDelete(*rec)
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None

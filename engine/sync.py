@@ -187,6 +187,7 @@ class Coordinator:
                 hard_stop = True
             if not shared.flag(F.STOP) and not shared.flag(F.FATAL) and not (outcome and outcome.died):
                 try:
+                    self._apply_deletions(ctx, sink)
                     self._finish_deferred(ctx, sink)
                     if opts.hard_links and sink.hardlinks and not opts.dry_run:
                         from .hardlinks import link_groups
@@ -242,6 +243,64 @@ class Coordinator:
             return self.pool.run(stack, sink, self.lock_fd, after_fork=progress.resume)
         finally:
             progress.resume()
+
+    def _apply_deletions(self, ctx: WorkerContext, sink: CoordinatorSink) -> None:
+        """--delete, after every task: only now is the whole SRC listing known
+        to be complete, so a listing error anywhere turns every deletion off.
+        Each directory's mtime is put back afterwards."""
+        pending = sink.pending
+        if not len(pending):
+            return
+        try:
+            if not ctx.deletions_allowed():
+                ctx.row.add(C.DELETES_SKIPPED, len(pending))
+                ctx.report(SyncError("", "delete", 0,
+                                     f"{len(pending)} deletions withheld: a source listing "
+                                     "error turned deletions off for this run", Severity.WARNING))
+                return
+            from .apply import Applier
+            from .plan import Action, Op
+            from .walk import open_dir
+
+            self._later = {d.relpath for d in sink.deferred}  # their meta comes last
+            current, applier, dst_fd = None, None, None
+            try:
+                for rec in pending:
+                    if rec.relpath != current:
+                        self._close_deletion_dir(ctx, current, dst_fd)
+                        current, dst_fd = rec.relpath, None
+                        try:
+                            dst_fd = open_dir(ctx.dst_root, current)
+                        except OSError as e:
+                            ctx.report(from_oserror(current, "open-dst", e))
+                            current = None
+                            continue
+                        applier = Applier(ctx, current, None, dst_fd)
+                        applier.defer_deletes = False
+                    if dst_fd is None:
+                        continue
+                    applier.apply(Action(Op.DELETE, rec.name, None, Entry(rec.name, rec.kind)))
+            finally:
+                self._close_deletion_dir(ctx, current, dst_fd)
+        finally:
+            pending.close()
+
+    def _close_deletion_dir(self, ctx, relpath, dst_fd) -> None:
+        if dst_fd is None:
+            return
+        try:
+            if not self.opts.dry_run and relpath not in self._later:
+                from .walk import open_dir
+
+                src_fd = open_dir(ctx.src_root, relpath)
+                try:
+                    set_dir_meta(dst_fd, entry_from_stat("", os.fstat(src_fd)), ctx.is_root)
+                finally:
+                    os.close(src_fd)
+        except OSError as e:
+            ctx.report(from_oserror(relpath, "set-meta", e))
+        finally:
+            os.close(dst_fd)
 
     def _finish_deferred(self, ctx: WorkerContext, sink: CoordinatorSink) -> None:
         """Directory metadata that had to wait for every task to end, deepest
