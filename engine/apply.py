@@ -335,9 +335,20 @@ class Applier:
                 os.unlink(name, dir_fd=dir_fd)
             except FileNotFoundError:
                 pass
+            except OSError as e:
+                return self._delete_failed(relpath, e)
         self.ctx.row.add(C.FILES_DELETED)
         self._emit_delete(relpath, False)
         return True
+
+    def _delete_failed(self, relpath: str, exc: OSError) -> bool:
+        """One entry of a tree could not be deleted: report it by its own
+        path and let the rest of the tree's deletions go on."""
+        rec = from_oserror(relpath, "delete", exc)
+        self.ctx.report(rec)
+        if rec.severity == Severity.FATAL:
+            raise FatalSyncError(rec)
+        return False
 
     def _emit_delete(self, relpath: str, is_dir: bool) -> None:
         self.changed = True
@@ -356,6 +367,8 @@ class Applier:
                 fd = os.open(name, O_DIR, dir_fd=parent_fd)
             except FileNotFoundError:
                 return True
+            except OSError as e:
+                return self._delete_failed(relpath + "/", e)
         try:
             if fd is not None:
                 if not self.dry and not self.ctx.is_root:
@@ -380,6 +393,8 @@ class Applier:
                 os.rmdir(name, dir_fd=parent_fd)
             except FileNotFoundError:
                 pass
+            except OSError as e:
+                return self._delete_failed(relpath + "/", e)
         self.ctx.row.add(C.DIRS_DELETED)
         self._emit_delete(relpath, True)
         return True

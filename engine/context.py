@@ -22,8 +22,8 @@ class DeferredDir(NamedTuple):
     directories touched by the hard-link pass)."""
 
     relpath: str
-    src: tuple  # Entry as a plain tuple
-    itemize: bool  # print '* dir/' when applied
+    src: tuple | None  # Entry as a plain tuple; None: "a slice changed an entry here"
+    itemize: bool | None  # print '* dir/' when applied (None: unless a slice changed one)
 
 
 class HardLink(NamedTuple):

@@ -104,7 +104,7 @@ def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
         if split:
             slices = _slices(task, node.key, [e.name for e in src if e.kind == KIND_FILE])
             ctx.row.add(C.DIRS_SPLIT)
-            ctx.sink.defer(DeferredDir(relpath, task.src, _dir_itemize(ctx, task, True)))
+            ctx.sink.defer(DeferredDir(relpath, task.src, _split_itemize(ctx, task, applier.changed)))
             return children + slices
         _count_done(ctx, src)
         _finish_dir(ctx, task, dst_fd, applier.changed)
@@ -331,6 +331,17 @@ def _dir_itemize(ctx: WorkerContext, task: Task, changed: bool) -> bool:
     return s.mtime_ns != d.mtime_ns and not changed
 
 
+def _split_itemize(ctx: WorkerContext, task: Task, changed: bool) -> bool | None:
+    """The head's '* dir/' verdict for a split directory; None when only its
+    mtime differs: printed unless a slice changes an entry (which a slice
+    reports with a DeferredDir whose src is None)."""
+    if _dir_itemize(ctx, task, True):
+        return True
+    if changed or not _dir_itemize(ctx, task, False):
+        return False
+    return None
+
+
 def set_dir_meta(fd: int, s: Entry, is_root: bool) -> None:
     if is_root:
         os.fchown(fd, s.uid, s.gid)
@@ -392,12 +403,17 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
         node = ctx.rules.node_for(task.rules, ctx.src_root)
         lo, hi = task.lo, task.hi
         dst_des = _cached_scan("dst", relpath, dst_fd) if dst_fd is not None else []
+        # Every SRC entry of the range, not only files: a DST file whose SRC
+        # twin is a directory, link or special is the head's to handle (the
+        # plan pairs them; _is_file_action drops the pair), never an extra.
         src = _describe_src(ctx, relpath, src_fd, src_des, node, True, lo, hi, dst_des=dst_des)
-        src = [e for e in src if e.kind == KIND_FILE]
         dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, True, lo, hi)
         digests = _digests(ctx, relpath, src_fd, dst_fd, src, dst)
         actions = [a for a in plan_directory(src, dst, ctx.plan_options, digests) if _is_file_action(a)]
-        _apply_all(ctx, Applier(ctx, relpath, src_fd, dst_fd), actions, relpath, task.rules)
+        applier = Applier(ctx, relpath, src_fd, dst_fd)
+        _apply_all(ctx, applier, actions, relpath, task.rules)
+        if applier.changed:  # the directory's mtime moved because of its entries
+            ctx.sink.defer(DeferredDir(relpath, None, False))
         _count_done(ctx, src)
     except OSError as e:
         ctx.report(from_oserror(relpath, "open-dst", e))

@@ -56,12 +56,18 @@ class DstLock:
 
     def __init__(self, dst: str, lock_dir: str):
         key = hashlib.sha256(os.fsencode(_real(dst))).hexdigest()[:32]
-        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        try:
+            os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"lock dir {lock_dir!r}: {e.strerror}") from e
         self.path = os.path.join(lock_dir, f"{key}.lock")
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            raise UsageError(f"lock file {self.path!r}: {e.strerror}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -122,14 +122,18 @@ class Coordinator:
                 rules = Rules(opts.excludes, opts.ignore_files)
             except PatternError as e:
                 raise UsageError(str(e)) from e
-            src_fd = os.open(opts.src, O_DIR & ~os.O_NOFOLLOW)
+            src_fd = _open_root(opts.src, "SRC", Exit.SRC_MISSING)
             if opts.delete and not opts.force_empty_src and not os.listdir(src_fd):
                 raise UsageError("SRC is empty and --delete is on: refusing "
                                  "(an unmounted source?); use --force-empty-src")
             if d_stat is None and not opts.dry_run:
-                os.mkdir(opts.dst, 0o700)
+                try:
+                    os.mkdir(opts.dst, 0o700)
+                except OSError as e:
+                    raise UsageError(f"DST {opts.dst!r}: cannot create it: {e.strerror}",
+                                     Exit.FATAL_IO) from e
             if d_stat is not None or not opts.dry_run:
-                dst_fd = os.open(opts.dst, O_DIR & ~os.O_NOFOLLOW)
+                dst_fd = _open_root(opts.dst, "DST", Exit.FATAL_IO)
             return self._run_tasks(t0, rules, src_fd, dst_fd, s_stat, d_stat)
         except UsageError as e:
             return SyncResult(exit_code=e.code, message=str(e), elapsed_s=time.monotonic() - t0)
@@ -305,10 +309,14 @@ class Coordinator:
     def _finish_deferred(self, ctx: WorkerContext, sink: CoordinatorSink) -> None:
         """Directory metadata that had to wait for every task to end, deepest
         first (a directory's mtime must be set after its children's)."""
-        items = sorted(sink.deferred, key=lambda d: d.relpath.count("/"), reverse=True)
+        # src None: a slice of a split directory changed an entry of it
+        touched = {d.relpath for d in sink.deferred if d.src is None}
+        items = sorted((d for d in sink.deferred if d.src is not None),
+                       key=lambda d: d.relpath.count("/"), reverse=True)
         for d in items:
             s = Entry(*d.src)
-            if d.itemize and self.opts.itemize:
+            show = d.itemize or (d.itemize is None and d.relpath not in touched)
+            if show and self.opts.itemize:
                 sink.item(f"* {escape(d.relpath)}/" if d.relpath else "* ./")
             if self.opts.dry_run:
                 continue
@@ -429,6 +437,15 @@ class Coordinator:
             per_worker=per_worker,
             message=message,
         )
+
+
+def _open_root(path: str, which: str, code: int) -> int:
+    """Open SRC or DST itself (a symlink the operator named is followed); a
+    failure is one line and an exit code, not a traceback."""
+    try:
+        return os.open(path, O_DIR & ~os.O_NOFOLLOW)
+    except OSError as e:
+        raise UsageError(f"{which} {path!r}: {e.strerror}", code) from e
 
 
 def sync(opts: SyncOptions, echo=None) -> SyncResult:

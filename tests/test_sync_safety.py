@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, T0, build, link, mkdir, ok, put, run_sync
+from conftest import REPO, T0, build, link, mkdir, ok, put, run_sync, set_immutable
 from treecmp import compare, snapshot, temps
 
 # --- refusals -------------------------------------------------------------------
@@ -67,19 +67,45 @@ def test_refuses_src_inside_dst_with_delete(tmp_path):
     assert (dst / "f").read_bytes() == b"f" and (dst / "keep").exists()
 
 
+def test_root_symlinks_named_by_the_operator_are_followed(src, tmp_path):
+    build(src, {"a": b"a", "ln": ("link", "a")})
+    real_dst = tmp_path / "real-dst"
+    mkdir(real_dst)
+    os.symlink(src, tmp_path / "src-alias")
+    os.symlink(real_dst, tmp_path / "dst-alias")
+    ok(run_sync(tmp_path / "src-alias", tmp_path / "dst-alias", "--delete"))
+    assert compare(src, real_dst) == []
+    assert os.path.islink(tmp_path / "dst-alias")
+
+
 # --- listing errors turn deletions off ----------------------------------------------
 
-def _listing_error_tree(src, dst):
+def _break_ignore_file(path, how: str) -> None:
+    """Listing errors root cannot bypass: the directory's ignore file is a
+    dangling symlink (ELOOP under O_NOFOLLOW), a FIFO, a directory, or holds a
+    malformed pattern."""
+    if how == "dangling-link":
+        link(path, "dangling")
+    elif how == "fifo":
+        os.mkfifo(path)
+    elif how == "directory":
+        mkdir(path)
+    else:
+        put(path, b"ok.txt\n[unclosed\n")
+
+
+def _listing_error_tree(src, dst, how="dangling-link"):
     build(src, {"a": {"f": b"f"}, "b": {"g": b"g", "sub": {"h": b"h"}}, "top": b"t"})
-    link(src / "a" / ".syncignore", "dangling")  # ELOOP under O_NOFOLLOW: a real error
+    _break_ignore_file(src / "a" / ".syncignore", how)
     build(dst, {"a": {"f": b"f", "a-extra": b"x"},
                 "b": {"g": b"g", "b-extra": b"x", "sub": {"h": b"h", "deep-extra": b"x"}},
                 "top": b"t"})
 
 
+@pytest.mark.parametrize("how", ["dangling-link", "fifo", "directory", "bad-pattern"])
 @pytest.mark.parametrize("workers", [["--workers", "1"], ["--workers", "2", "--pool-threshold", "0"]])
-def test_listing_error_disables_deletions(src, dst, workers):
-    _listing_error_tree(src, dst)
+def test_listing_error_disables_deletions(src, dst, workers, how):
+    _listing_error_tree(src, dst, how)
     put(src / "b" / "new", b"n")
     run = run_sync(src, dst, "--delete", "--json", *workers)
     assert run.code == 23, run
@@ -88,8 +114,9 @@ def test_listing_error_disables_deletions(src, dst, workers):
     for p in ("a/a-extra", "b/b-extra", "b/sub/deep-extra"):
         assert (dst / p).exists(), p
     assert (dst / "b" / "new").read_bytes() == b"n"  # copies go on
-    ops = {(e["path"], e["op"]) for e in res["errors"]}
-    assert ("a/.syncignore", "list-src") in ops
+    errors = [e for e in res["errors"] if e["severity"] != "warning"]
+    assert [e["op"] for e in errors] == ["list-src"]
+    assert "a/.syncignore" in errors[0]["path"] + errors[0]["message"]
 
 
 @pytest.mark.parametrize("workers", [["--workers", "1"], ["--workers", "2", "--pool-threshold", "0"]])
@@ -113,6 +140,25 @@ def test_listing_error_at_the_root_touches_nothing(src, dst):
     run = run_sync(src, dst, "--delete")
     assert run.code == 23
     assert snapshot(dst) == before
+
+
+def test_a_failed_deletion_is_reported_by_its_path_and_the_rest_goes_on(src, dst):
+    """Regression: an unlink error deep in a deleted tree escaped the tree
+    walk, was reported as the top directory, and stopped its other deletions."""
+    build(src, {"keep": b"k"})
+    build(dst, {"keep": b"k", "gone": {"a": b"a", "sub": {"b": b"b"}, "z": b"z"}, "x": b"x"})
+    set_immutable(dst / "gone" / "sub" / "b", True)
+    try:
+        run = run_sync(src, dst, "--delete", "-i", "--workers", "1")
+    finally:
+        set_immutable(dst / "gone" / "sub" / "b", False)
+    assert run.code == 23, run
+    assert sorted(run.lines) == ["- gone/a", "- gone/z", "- x"]
+    assert "error: delete gone/sub/b: Operation not permitted" in run.err
+    left = sorted(k for k in snapshot(dst) if k)
+    assert left == [b"gone", b"gone/sub", b"gone/sub/b", b"keep"]
+    ok(run_sync(src, dst, "--delete"))
+    assert compare(src, dst) == []
 
 
 # --- DST symlinks are never written through --------------------------------------------
