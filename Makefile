@@ -7,13 +7,14 @@ SRC    ?=
 DST    ?=
 ARGS   ?=
 
-.PHONY: help install apt-deps sync demo test test-long lint bench bench-full bench-linux profile clean
+.PHONY: help install apt-deps sync demo test test-long lint bench bench-full bench-linux bench-scaling profile clean
 
 help:
 	@echo "make sync SRC=dir DST=dir [ARGS='--delete -i']  mirror SRC into DST"
 	@echo "make demo                                       generate a sample tree and sync it"
 	@echo "make test | test-long | lint                    tests (fast / long) and ruff"
 	@echo "make bench | bench-full | bench-linux           benchmarks against cp -a, rsync, rclone"
+	@echo "make bench-scaling                              1 vs 2 workers, busy-time spread, memory 100k vs 1M"
 	@echo "make profile SRC=dir DST=dir                    a profiled sync (merged cProfile stats)"
 
 $(STAMP): pyproject.toml setup.cfg
@@ -66,6 +67,11 @@ bench-full: $(STAMP)
 
 bench-linux: $(STAMP)
 	$(BIN)/python perf/bench.py --linux
+
+# Engine targets: 1 vs 2 workers on --checksum (skewed 100k), busy-time
+# spread, and summed PSS at 100k and 1M files (needs ~10 GB of tmpfs).
+bench-scaling: $(STAMP)
+	$(BIN)/python perf/scaling.py
 
 PROFILE_DIR ?= profile-out
 profile: $(STAMP)
