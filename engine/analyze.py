@@ -430,7 +430,7 @@ def analyze(path: str, excludes=(), ignore_files=(".syncignore",), workers: int 
         raise UsageError(f"PATH {path!r}: {e.strerror}", Exit.SRC_MISSING) from e
     try:
         facts = _facts(path, dst, workers)
-        exclusion = _optimize(lines, path) if lines else None
+        exclusion = _optimize(lines, path, tuple(ignore_files)) if lines else None
         if count_pruned is None:
             count_pruned = not (exclusion and "entries_pruned" in exclusion)
         agg, walk = _walk(root_fd, rules, facts, pool_threshold, echo, count_pruned)
@@ -461,13 +461,13 @@ def _facts(path: str, dst: str | None, workers) -> dict:
     return facts
 
 
-def _optimize(lines: list[PatternLine], path: str) -> dict | None:
+def _optimize(lines: list[PatternLine], path: str, ignore_files: tuple[str, ...]) -> dict | None:
     try:
         from .patterns import optimize
     except ImportError:
         return None
     try:
-        got = optimize([p.pattern for p in lines], path)
+        got = optimize(lines, path, ignore_files)
     except Exception as e:  # their contract may change; our walk still counts
         return {"optimize_error": f"{type(e).__name__}: {e}"}
     return dict(got) if isinstance(got, dict) else None

@@ -39,10 +39,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         add_analyze(sub)
     if only in (None, "patterns"):
-        from . import patterns
+        from .patterns import add_parser as add_patterns
 
-        if hasattr(patterns, "add_parser"):  # TODO(lead): drop once patterns lands
-            patterns.add_parser(sub)
+        add_patterns(sub)
     return p
 
 

@@ -159,7 +159,7 @@ def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=
     file with no DST twin (``dst_des`` given) needs no stat: copying it reads
     its metadata from the open descriptor (``Entry.mode == 0`` marks that)."""
     rules = ctx.rules
-    check = rules.active
+    check = rules.active and rules.applies(node)
     hard_links = ctx.opts.hard_links
     skip_new = dst_des is not None and not hard_links
     dst_names = [de.name for de in dst_des] if skip_new else ()
@@ -216,7 +216,7 @@ def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> l
     entries without a twin are left out (left alone) unless
     --delete-excluded."""
     rules = ctx.rules
-    check = rules.active and not ctx.opts.delete_excluded
+    check = rules.active and rules.applies(node) and not ctx.opts.delete_excluded
     out: list[Entry] = []
     append = out.append
     i, n = 0, len(src)
@@ -400,7 +400,14 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
         except OSError as e:
             _listing_failed(ctx, relpath, e)
             return
-        node = ctx.rules.node_for(task.rules, ctx.src_root)
+        try:
+            node = ctx.rules.node_for(task.rules, ctx.src_root)
+        except RuleFileError as e:
+            _listing_failed(ctx, e.relpath, e.exc)
+            return
+        except PatternError as e:
+            _listing_failed(ctx, relpath, OSError(0, str(e)))
+            return
         lo, hi = task.lo, task.hi
         dst_des = _cached_scan("dst", relpath, dst_fd) if dst_fd is not None else []
         # Every SRC entry of the range, not only files: a DST file whose SRC

@@ -153,7 +153,7 @@ def _exclusion_lines(x: dict | None) -> list[str]:
     if x.get("optimized") is not None:
         lines.append(f"  optimized patterns: {', '.join(map(str, x['optimized']))}")
     if x.get("redundant"):
-        lines.append(f"  redundant patterns: {', '.join(map(str, x['redundant']))}")
+        lines.append(f"  redundant patterns: {', '.join(_pattern_names(x['redundant']))}")
     return lines
 
 
@@ -427,7 +427,7 @@ def _rec_exclusions(run, a, rep):
         n, m = len(x["redundant"]), x.get("original_count", len(x.get("patterns", [])))
         out.append(_rec("redundant_patterns", n,
                         f"{n} of {m} exclusion patterns are redundant "
-                        f"({', '.join(map(str, x['redundant'][:5]))}): the optimized list has "
+                        f"({', '.join(_pattern_names(x['redundant'][:5]))}): the optimized list has "
                         f"{x.get('optimized_count', m - n)} and excludes the same paths"))
     if x.get("active") and x.get("entries_total") and not x.get("entries_pruned"):
         out.append(_rec("patterns_unused", 0,
@@ -572,7 +572,9 @@ def _md_exclusions(x: dict) -> list[str]:
         rows.append(["Optimized patterns", ", ".join(f"`{p}`" for p in x["optimized"])])
         rows.append(["Pattern count", f"{x.get('original_count', '?')} → {x.get('optimized_count', '?')}"])
     if x.get("redundant"):
-        rows.append(["Redundant", ", ".join(f"`{p}`" for p in x["redundant"])])
+        rows.append(["Redundant", "<br>".join(
+            f"`{r['pattern']}` ({r.get('source', '')}:{r.get('line', '')}): {r.get('reason', '')}"
+            if isinstance(r, dict) else f"`{r}`" for r in x["redundant"])])
     if "equivalent" in x:
         rows.append(["Equivalent on this tree", "yes" if x["equivalent"] else "no"])
     if "entries_total" in x:
@@ -611,3 +613,8 @@ def _md_resources(r: dict) -> list[str]:
 
 def _md_recommendations(recs: list[dict]) -> list[str]:
     return [f"{i}. {r['message']} (`{r['kind']}`: {r['figure']})" for i, r in enumerate(recs, 1)]
+
+
+def _pattern_names(redundant) -> list[str]:
+    """The patterns of the optimizer's ``redundant`` records."""
+    return [r["pattern"] if isinstance(r, dict) else str(r) for r in redundant]

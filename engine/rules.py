@@ -697,6 +697,11 @@ class Rules:
         self._cache: dict[tuple[str, ...], RuleNode] = {(): self.root}
         self._compiled: dict[tuple[str, ...], Matcher | None] = {}
 
+    def applies(self, node: RuleNode) -> bool:
+        """Whether any rule is in force for ``node``'s entries: lets the walk
+        skip matching entirely in trees with nothing to exclude."""
+        return node.flat is not None
+
     def excluded(self, node: RuleNode, relpath: str, is_dir: bool) -> bool:
         flat = node.flat
         if flat is None:
