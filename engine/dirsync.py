@@ -278,11 +278,16 @@ def _is_file_action(a: Action) -> bool:
 
 def _apply_all(ctx: WorkerContext, applier: Applier, actions, relpath: str, rule_key) -> list[Task]:
     children: list[Task] = []
+    kept: set[str] = set()  # names whose old DST entry could not be removed
     for a in actions:
         if ctx.stopping():
             break
+        if a.name in kept:
+            continue  # creating over the old entry would fail (or, dry, pretend)
         ok = applier.apply(a)
-        if a.op == Op.MKDIR and ok:
+        if a.op == Op.REMOVE_FOR_TYPE and not ok:
+            kept.add(a.name)  # withheld (--max-delete, deletions off) or failed
+        elif a.op == Op.MKDIR and ok:
             children.append(Task(join(relpath, a.name), tuple(a.src), None, rule_key))
         elif a.op == Op.RECURSE:
             children.append(Task(join(relpath, a.name), tuple(a.src), tuple(a.dst), rule_key))

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 from conftest import T0, build, link, mkdir, ok, put, run_sync, set_immutable
-from treecmp import compare, snapshot, temps
+from treecmp import compare, compare_snapshots, snapshot, temps
 
 
 def scenario(src, dst):
@@ -140,6 +140,24 @@ def test_max_delete(src, dst, limit, code, left):
     assert res["files_deleted"] + res["dirs_deleted"] == 5 - left
     if code == 25:
         assert "max-delete" in run.err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_max_delete_withholding_a_type_change_leaves_the_entry_alone(src, dst, workers):
+    """Regression: with the removal of a DST directory withheld, the dry run
+    itemized '+ name' and exited 25 while the real run failed to create it
+    over the directory ('Is a directory') and exited 23."""
+    build(src, {"was-dir": b"now a file", "was-dir2": ("link", "x"), "was-file": {"f": b"f"}})
+    build(dst, {"was-dir": {"x": b"x"}, "was-dir2": {}, "was-file": b"a file"})
+    args = ["--max-delete", "0", "-i", "--workers", workers, "--pool-threshold", "0"]
+    before = snapshot(dst)
+    dry = run_sync(src, dst, "-n", *args)
+    real = run_sync(src, dst, *args)
+    assert (dry.code, dry.lines) == (real.code, real.lines) == (25, []), (dry, real)
+    assert "error" not in real.err and real.err.count("--max-delete limit reached") == 3
+    assert compare_snapshots(snapshot(dst), before, root_meta=False) == []
+    ok(run_sync(src, dst))
+    assert compare(src, dst) == []
 
 
 def test_max_delete_zero_with_nothing_to_delete_is_success(src, dst):
