@@ -13,26 +13,15 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):  # lazy: `import engine` stays cheap
-    value = _lazy(name)
-    _unshadow()
-    return value
+    return _lazy(name)
 
 
-def _unshadow() -> None:
-    """Importing the submodule ``engine.sync`` (or ``engine.analyze``) binds
-    the *module* to the package attribute of the same name, shadowing the
-    public function: put the function back."""
-    import sys
-
-    for n in ("sync", "analyze"):
-        mod = sys.modules.get(f"{__name__}.{n}")
-        if mod is not None and globals().get(n) is mod:
-            globals()[n] = getattr(mod, n)
-
-
+# The modules are named coordinator and analysis, not sync and analyze: a
+# submodule import binds its name on the package, which would shadow the
+# public functions of the same name.
 def _lazy(name):
     if name == "sync":
-        from .sync import sync
+        from .coordinator import sync
 
         return sync
     if name == "SyncOptions":
@@ -40,7 +29,7 @@ def _lazy(name):
 
         return SyncOptions
     if name == "SyncResult":
-        from .sync import SyncResult
+        from .coordinator import SyncResult
 
         return SyncResult
     if name == "SyncError":
@@ -48,7 +37,7 @@ def _lazy(name):
 
         return SyncError
     if name == "analyze":
-        from .analyze import analyze
+        from .analysis import analyze
 
         return analyze
     raise AttributeError(name)

@@ -35,7 +35,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         s.add_argument("dst", metavar="DST")
         add_to_parser(s)
     if only in (None, "analyze"):
-        from .analyze import add_parser as add_analyze
+        from .analysis import add_parser as add_analyze
 
         add_analyze(sub)
     if only in (None, "patterns"):
@@ -61,8 +61,8 @@ def main(argv=None) -> int:
 
 
 def _sync(args) -> int:
+    from .coordinator import sync
     from .options import resolve
-    from .sync import sync
 
     values = {k: v for k, v in vars(args).items() if k not in ("command",)}
     try:

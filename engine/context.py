@@ -70,7 +70,7 @@ class WorkerContext:
         self.euid = os.geteuid()
         self.egid = os.getegid()
         self.is_root = self.euid == 0
-        # True while the coordinator holds the umask at 0 (see sync.py).
+        # True while the coordinator holds the umask at 0 (see coordinator.py).
         self.exact_create = False
         self.plan_options = PlanOptions(
             delete=opts.delete or opts.delete_excluded,

@@ -88,7 +88,7 @@ def _analysis(opts, result) -> tuple[dict | None, str]:
     rules (hot cache; the pool when the tree is big)."""
     if not result.counts:
         return None, result.message or "the run did not start"
-    from .analyze import analyze
+    from .analysis import analyze
     from .errors import UsageError
 
     try:

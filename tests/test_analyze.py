@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 from mktree import make_tree
 
-from engine.analyze import (
+from engine.analysis import (
     TOP_N,
     Aggregate,
     FileInfo,

@@ -38,14 +38,10 @@ def test_public_api_import_forms(src, dst, imports):
     assert compare(src, dst) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the submodule engine/sync.py and the public function engine.sync share a name: "
-    "once anything imports the submodule directly, the import system binds the module "
-    "to the package attribute and `from engine import sync` yields the module; needs "
-    "the module renamed (e.g. engine/coordinator.py) or a package __setattr__ guard"))
 def test_public_sync_after_the_submodule_was_imported(src, dst):
     build(src, {"a": b"a"})
-    code = USE.format(imports="import engine.sync\nfrom engine import sync\n"
+    code = USE.format(imports="import engine.coordinator, engine.analysis\n"
+                              "from engine import sync, analyze\nassert callable(analyze)\n"
                               "from engine.options import SyncOptions")
     proc = subprocess.run([sys.executable, "-c", code, os.fspath(src), os.fspath(dst)],
                           capture_output=True, cwd=REPO, timeout=60)

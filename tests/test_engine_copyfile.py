@@ -14,9 +14,9 @@ from conftest import T0, build, put
 from treecmp import compare, compare_snapshots, snapshot, temps
 
 import engine.copyfile as cf
+from engine.coordinator import sync
 from engine.errors import Exit
 from engine.options import SyncOptions
-from engine.sync import sync
 
 REAL = cf._syscall
 

@@ -17,9 +17,9 @@ from mktree import make_tree
 from treecmp import compare, snapshot, temps
 
 import engine.copyfile as cf
+from engine.coordinator import sync
 from engine.errors import Exit
 from engine.options import SyncOptions
-from engine.sync import sync
 
 TIMEOUT = 60
 

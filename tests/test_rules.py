@@ -606,8 +606,8 @@ def test_excluded_directories_are_never_listed(tmp_path):
 def test_excluded_entries_are_never_stated(tmp_path, monkeypatch):
     """dirsync filters by name before any stat."""
     import engine.dirsync as dirsync
+    from engine.coordinator import sync
     from engine.options import resolve
-    from engine.sync import sync
 
     src, dst = str(tmp_path / "src"), str(tmp_path / "dst")
     _tree(src, {"a.log": "1", "b.txt": "2", "d/c.log": "3", "d/e.txt": "4", "skip/x": "5"})
