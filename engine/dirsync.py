@@ -105,12 +105,16 @@ def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
             slices = _slices(task, node.key, [e.name for e in src if e.kind == KIND_FILE])
             ctx.row.add(C.DIRS_SPLIT)
             ctx.sink.defer(DeferredDir(relpath, task.src, _split_itemize(ctx, task, applier.changed)))
+            # The slices this process runs itself reuse these listings.
+            _keep_huge(_HugeDir(relpath, src_fd, dst_fd, src_des, dst_des))
+            src_fd = dst_fd = None
             return children + slices
         _count_done(ctx, src)
         _finish_dir(ctx, task, dst_fd, applier.changed)
         return children
     finally:
-        os.close(src_fd)
+        if src_fd is not None:
+            os.close(src_fd)
         if dst_fd is not None:
             os.close(dst_fd)
 
@@ -375,50 +379,86 @@ def _slices(task: Task, rule_key, file_names: list[str]) -> list[Task]:
     return out
 
 
-_listing_cache: dict = {}
+class _HugeDir:
+    """One split directory's listings, kept by a process for all the slices
+    of it that it runs: a slice then lists nothing.  It owns the descriptors
+    the listings were made on (a DirEntry stats through its scandir's fd, so
+    the fds must stay open exactly as long as the entries are used)."""
+
+    __slots__ = ("relpath", "src_fd", "dst_fd", "src_des", "dst_des")
+
+    def __init__(self, relpath, src_fd, dst_fd, src_des, dst_des):
+        self.relpath, self.src_fd, self.dst_fd = relpath, src_fd, dst_fd
+        self.src_des, self.dst_des = src_des, dst_des
+
+    def close(self) -> None:
+        for fd in (self.src_fd, self.dst_fd):
+            if fd is not None:
+                os.close(fd)
 
 
-def _cached_scan(side: str, relpath: str, fd: int):
-    key = (side, relpath)
-    des = _listing_cache.get(key)
-    if des is None:
-        _listing_cache.clear()  # one huge directory at a time
-        des = scan(fd)
-        _listing_cache[key] = des
-    return des
+_huge: _HugeDir | None = None  # one huge directory at a time, per process
+
+
+def _keep_huge(listing: _HugeDir) -> None:
+    global _huge
+    if _huge is not None:
+        _huge.close()
+    _huge = listing
+
+
+def _huge_listing(ctx: WorkerContext, task: Task) -> _HugeDir | None:
+    """The cached listings of the task's directory, made now if needed."""
+    relpath = task.relpath
+    if _huge is not None and _huge.relpath == relpath:
+        return _huge
+    try:
+        src_fd = open_dir(ctx.src_root, relpath)
+    except OSError as e:
+        _listing_failed(ctx, relpath, e)
+        return None
+    listing = _HugeDir(relpath, src_fd, None, [], [])
+    try:
+        listing.src_des = scan(src_fd)
+    except OSError as e:
+        listing.close()
+        _listing_failed(ctx, relpath, e)
+        return None
+    try:
+        if not (task.dst is None and ctx.opts.dry_run):
+            listing.dst_fd = open_dir(ctx.dst_root, relpath)
+            listing.dst_des = scan(listing.dst_fd)
+    except OSError as e:
+        listing.close()
+        ctx.report(from_oserror(relpath, "list-dst", e))
+        return None
+    _keep_huge(listing)
+    return listing
 
 
 def _run_slice(ctx: WorkerContext, task: Task) -> None:
     relpath = task.relpath
     ctx.row.add(C.SLICES)
-    try:
-        src_fd = open_dir(ctx.src_root, relpath)
-    except OSError as e:
-        _listing_failed(ctx, relpath, e)
+    listing = _huge_listing(ctx, task)
+    if listing is None:
         return
-    dst_fd = None
+    src_fd, dst_fd = listing.src_fd, listing.dst_fd
     try:
-        if not (task.dst is None and ctx.opts.dry_run):
-            dst_fd = open_dir(ctx.dst_root, relpath)
-        try:
-            src_des = _cached_scan("src", relpath, src_fd)
-        except OSError as e:
-            _listing_failed(ctx, relpath, e)
-            return
-        try:
-            node = ctx.rules.node_for(task.rules, ctx.src_root)
-        except RuleFileError as e:
-            _listing_failed(ctx, e.relpath, e.exc)
-            return
-        except PatternError as e:
-            _listing_failed(ctx, relpath, OSError(0, str(e)))
-            return
-        lo, hi = task.lo, task.hi
-        dst_des = _cached_scan("dst", relpath, dst_fd) if dst_fd is not None else []
+        node = ctx.rules.node_for(task.rules, ctx.src_root)
+    except RuleFileError as e:
+        _listing_failed(ctx, e.relpath, e.exc)
+        return
+    except PatternError as e:
+        _listing_failed(ctx, relpath, OSError(0, str(e)))
+        return
+    lo, hi = task.lo, task.hi
+    dst_des = listing.dst_des
+    try:
         # Every SRC entry of the range, not only files: a DST file whose SRC
         # twin is a directory, link or special is the head's to handle (the
         # plan pairs them; _is_file_action drops the pair), never an extra.
-        src = _describe_src(ctx, relpath, src_fd, src_des, node, True, lo, hi, dst_des=dst_des)
+        src = _describe_src(ctx, relpath, src_fd, listing.src_des, node, True, lo, hi,
+                            dst_des=dst_des)
         dst = _describe_dst(ctx, relpath, dst_fd, dst_des, node, src, True, lo, hi)
         digests = _digests(ctx, relpath, src_fd, dst_fd, src, dst)
         actions = [a for a in plan_directory(src, dst, ctx.plan_options, digests) if _is_file_action(a)]
@@ -429,10 +469,6 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
         _count_done(ctx, src)
     except OSError as e:
         ctx.report(from_oserror(relpath, "open-dst", e))
-    finally:
-        os.close(src_fd)
-        if dst_fd is not None:
-            os.close(dst_fd)
 
 
 __all__ = ["Task", "run_task", "set_dir_meta", "SyncError"]
