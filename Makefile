@@ -63,7 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python perf/bench.py --quick
 
 bench-full: $(STAMP)
-	$(BIN)/python perf/bench.py --full
+	$(BIN)/python perf/bench.py --full --corpora small-100k,linux-6.1 --out perf/results/$$(date +%F)-full.json
 
 bench-linux: $(STAMP)
 	$(BIN)/python perf/bench.py --linux

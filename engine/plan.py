@@ -5,6 +5,10 @@ listings of one directory (both sorted by name, O(n), no sets) and says what
 to do with each name.  No I/O happens here: dry-run, itemize and tests all use
 the same plan; only :mod:`engine.apply` touches DST.
 
+A DST regular file may be passed as the very object of its SRC twin: the
+walk does that when their metadata is identical in every field compared
+here, and the pair then plans nothing (the no-change fast path).
+
 Actions come back in the order they must be applied within the directory:
 stale temps first, then removals forced by a type change, then creations and
 updates, then ``--delete`` removals (after the copies of that directory).
@@ -88,7 +92,8 @@ def plan_directory(
             _plan_extra(d, options, add)
             j += 1
         else:
-            _plan_pair(s, d, options, digests, add)
+            if s is not d or s.kind != KIND_FILE:  # same file object: found identical
+                _plan_pair(s, d, options, digests, add)
             i += 1
             j += 1
     actions.sort(key=_phase_key)

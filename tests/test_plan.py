@@ -270,3 +270,12 @@ def test_action_is_plain_data():
     a = plan([f("a")], [])[0]
     assert isinstance(a, Action) and isinstance(a, tuple)
     assert a == Action(Op.COPY, "a", f("a"), None, "")
+
+
+def test_a_file_passed_as_its_own_twin_plans_nothing():
+    # The walk's no-change fast path hands the plan the SRC entry itself as
+    # the DST twin; only regular files take that shortcut.
+    a = f("a")
+    assert plan([a], [a], delete=True) == []
+    other = f("a", mtime=T + 1)
+    assert ops(plan([a], [other])) == [(Op.UPDATE, "a")]
