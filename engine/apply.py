@@ -328,17 +328,23 @@ class Applier:
         return False
 
     def _delete_one(self, dir_fd: int | None, name: str, relpath: str, kind: int) -> bool:
+        return self._remove(os.unlink, dir_fd, name, relpath, is_dir=False)
+
+    def _remove(self, remove, dir_fd: int | None, name: str, relpath: str, is_dir: bool) -> bool:
+        """Take one deletion from the budget, remove (unless dry), count and
+        itemize it; a failure is reported by the entry's own path."""
+        shown = relpath + "/" if is_dir else relpath
         if not self.ctx.reserve_deletion():
-            return self._withheld(relpath)
+            return self._withheld(shown)
         if not self.dry:
             try:
-                os.unlink(name, dir_fd=dir_fd)
+                remove(name, dir_fd=dir_fd)
             except FileNotFoundError:
                 pass
             except OSError as e:
-                return self._delete_failed(relpath, e)
-        self.ctx.row.add(C.FILES_DELETED)
-        self._emit_delete(relpath, False)
+                return self._delete_failed(shown, e)
+        self.ctx.row.add(C.DIRS_DELETED if is_dir else C.FILES_DELETED)
+        self._emit_delete(relpath, is_dir)
         return True
 
     def _delete_failed(self, relpath: str, exc: OSError) -> bool:
@@ -386,18 +392,7 @@ class Applier:
                 os.close(fd)
         if not ok:
             return False
-        if not self.ctx.reserve_deletion():
-            return self._withheld(relpath + "/")
-        if not self.dry:
-            try:
-                os.rmdir(name, dir_fd=parent_fd)
-            except FileNotFoundError:
-                pass
-            except OSError as e:
-                return self._delete_failed(relpath + "/", e)
-        self.ctx.row.add(C.DIRS_DELETED)
-        self._emit_delete(relpath, True)
-        return True
+        return self._remove(os.rmdir, parent_fd, name, relpath, is_dir=True)
 
 
 class _Handled(Exception):

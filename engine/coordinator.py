@@ -44,9 +44,10 @@ class SyncResult:
     message: str = ""
     extra: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def count_fields(self) -> dict:
+        """The run's counts under their public names (--json, --log-file)."""
         c = self.counts
-        out = {
+        return {
             "files_total": c.get("files_seen", 0),
             "files_copied": c.get("files_copied", 0),
             "files_updated": c.get("files_updated", 0),
@@ -55,6 +56,12 @@ class SyncResult:
             "dirs_deleted": c.get("dirs_deleted", 0),
             "bytes_copied": c.get("bytes_copied", 0),
             "bytes_total": c.get("bytes_seen", 0),
+        }
+
+    def to_json(self) -> dict:
+        c = self.counts
+        out = {
+            **self.count_fields(),
             "errors": [e.to_json() for e in self.errors],
             "exit_code": self.exit_code,
             "elapsed_s": round(self.elapsed_s, 6),

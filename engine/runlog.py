@@ -153,7 +153,6 @@ def log_record(opts, result) -> dict:
     """One line of history: what cron users graph."""
     import resource
 
-    c = result.counts
     res = result.extra.get("resources") or {}
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
@@ -163,14 +162,7 @@ def log_record(opts, result) -> dict:
         "exit_code": result.exit_code,
         "message": result.message,
         "dry_run": opts.dry_run,
-        "files_total": c.get("files_seen", 0),
-        "files_copied": c.get("files_copied", 0),
-        "files_updated": c.get("files_updated", 0),
-        "files_deleted": c.get("files_deleted", 0),
-        "dirs_created": c.get("dirs_created", 0),
-        "dirs_deleted": c.get("dirs_deleted", 0),
-        "bytes_copied": c.get("bytes_copied", 0),
-        "bytes_total": c.get("bytes_seen", 0),
+        **result.count_fields(),
         "errors": len(result.errors),
         "elapsed_s": round(result.elapsed_s, 6),
         "mode": result.mode,
