@@ -71,7 +71,8 @@ bench-linux: $(STAMP)
 # Engine targets: 1 vs 2 workers on --checksum (skewed 100k), busy-time
 # spread, and summed PSS at 100k and 1M files (needs ~10 GB of tmpfs).
 bench-scaling: $(STAMP)
-	$(BIN)/python perf/scaling.py
+	$(BIN)/python perf/scaling.py --no-memory
+	$(BIN)/python perf/scaling.py --memory-only --root /var/tmp/stealsync-memory --memory-files 100000 1000000
 
 PROFILE_DIR ?= profile-out
 profile: $(STAMP)
