@@ -69,7 +69,7 @@ bench-linux: $(STAMP)
 	$(BIN)/python perf/bench.py --linux
 
 # Engine targets: 1 vs 2 workers on --checksum (skewed 100k), busy-time
-# spread, and summed PSS at 100k and 1M files (needs ~10 GB of tmpfs).
+# spread (tmpfs), and summed PSS at 100k and 1M files (on disk: ~25 GB free).
 bench-scaling: $(STAMP)
 	$(BIN)/python perf/scaling.py --no-memory
 	$(BIN)/python perf/scaling.py --memory-only --root /var/tmp/stealsync-memory --memory-files 100000 1000000
