@@ -30,6 +30,7 @@ def table() -> str:
             d = "—" if o.dest != "progress" else "when stderr is a terminal"
         elif isinstance(d, tuple):
             d = ", ".join(d)
+        flags = flags.replace("|", "\\|")  # a bare '|' would split the table cell
         rows.append(f"| {flags} | {o.help.replace('|', '/')} | {d} |")
     return "\n".join(rows)
 
