@@ -242,10 +242,7 @@ class Applier:
         try:
             if not st.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError(errno.EEXIST, "DST entry changed type")
-            if self.ctx.is_root:
-                os.fchown(fd, s.uid, s.gid)
-            os.fchmod(fd, st.S_IMODE(s.mode))
-            os.utime(fd, ns=(s.atime_ns, s.mtime_ns))
+            set_fd_meta(fd, s, self.ctx.is_root)
         finally:
             os.close(fd)
 
@@ -378,7 +375,7 @@ class Applier:
         try:
             if fd is not None:
                 if not self.dry and not self.ctx.is_root:
-                    _make_writable(fd)
+                    make_writable(fd)
                 from .walk import kind_of, scan
 
                 for de in scan(fd):
@@ -419,7 +416,17 @@ def _unlink_quietly(name: str, dir_fd: int | None) -> None:
         pass
 
 
-def _make_writable(fd: int) -> None:
+def make_writable(fd: int) -> None:
+    """u+rwx on a DST directory we must write into (not needed as root)."""
     mode = os.fstat(fd).st_mode
     if mode & 0o700 != 0o700:
         os.fchmod(fd, st.S_IMODE(mode) | 0o700)
+
+
+def set_fd_meta(fd: int, s: Entry, is_root: bool) -> None:
+    """Owner (as root), permission bits and times of ``s`` onto an open
+    file or directory (owner first: chown clears setuid bits)."""
+    if is_root:
+        os.fchown(fd, s.uid, s.gid)
+    os.fchmod(fd, st.S_IMODE(s.mode))
+    os.utime(fd, ns=(s.atime_ns, s.mtime_ns))

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import signal
-import stat as st
 import time
 from dataclasses import dataclass, field
 
+from .apply import set_fd_meta
 from .context import WorkerContext
 from .counters import C, F, SharedCounters
-from .dirsync import Task, run_task, set_dir_meta
+from .dirsync import Task, restore_dir_meta, run_task
 from .errors import Exit, FatalSyncError, Severity, SyncError, UsageError, from_oserror, worst_exit
 from .names import escape
 from .options import SyncOptions, default_lock_dir
@@ -283,8 +283,8 @@ class Coordinator:
                         try:
                             dst_fd = open_dir(ctx.dst_root, current)
                         except OSError as e:
+                            # Once per directory: its other records are skipped below.
                             ctx.report(from_oserror(current, "open-dst", e))
-                            current = None
                             continue
                         applier = Applier(ctx, current, None, dst_fd)
                         applier.defer_deletes = False
@@ -301,15 +301,7 @@ class Coordinator:
             return
         try:
             if not self.opts.dry_run and relpath not in self._later:
-                from .walk import open_dir
-
-                src_fd = open_dir(ctx.src_root, relpath)
-                try:
-                    set_dir_meta(dst_fd, entry_from_stat("", os.fstat(src_fd)), ctx.is_root)
-                finally:
-                    os.close(src_fd)
-        except OSError as e:
-            ctx.report(from_oserror(relpath, "set-meta", e))
+                restore_dir_meta(ctx, relpath, dst_fd)
         finally:
             os.close(dst_fd)
 
@@ -335,7 +327,7 @@ class Coordinator:
                 ctx.report(from_oserror(d.relpath, "open-dst", e))
                 continue
             try:
-                set_dir_meta(fd, s, ctx.is_root)
+                set_fd_meta(fd, s, ctx.is_root)
             except OSError as e:
                 ctx.report(from_oserror(d.relpath, "set-meta", e))
             finally:
@@ -459,6 +451,3 @@ def sync(opts: SyncOptions, echo=None) -> SyncResult:
     """Make opts.dst a mirror of opts.src; see the README for the contract."""
     return Coordinator(opts, echo).run()
 
-
-def is_dir_mode(mode: int) -> bool:
-    return st.S_ISDIR(mode)

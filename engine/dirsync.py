@@ -15,18 +15,29 @@ coordinator after all tasks end.
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat as st
 from typing import NamedTuple
 
-from .apply import Applier
+from .apply import Applier, make_writable, set_fd_meta
 from .context import DeferredDir, HardLink, WorkerContext
 from .counters import C
 from .errors import SyncError, from_oserror
 from .names import escape, join
-from .plan import Action, Op, meta_differs, plan_directory
+from .plan import Action, Op, file_unchanged, meta_differs, plan_directory
 from .rules import PatternError, RuleFileError
-from .walk import KIND_DIR, KIND_FILE, Entry, describe, entry_from_stat, kind_of, open_dir, scan
+from .walk import (
+    KIND_DIR,
+    KIND_FILE,
+    Entry,
+    describe,
+    entry_from_stat,
+    kind_of,
+    name_of,
+    open_dir,
+    scan,
+)
 
 SLICE_THRESHOLD = 4096  # regular files in one directory before it is split
 SLICE_SIZE = 1024  # regular files per slice
@@ -70,20 +81,14 @@ def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
                 ctx.report(from_oserror(relpath, "open-dst", e))
                 return []
             if task.dst is not None and not ctx.opts.dry_run and not ctx.is_root:
-                _ensure_writable(dst_fd)
+                make_writable(dst_fd)
         try:
             src_des = scan(src_fd)
         except OSError as e:
             _listing_failed(ctx, relpath, e)
             return []
-        try:
-            node = ctx.rules.node_for(task.rules, ctx.src_root)
-            node = ctx.rules.enter(node, relpath, src_fd, _NameSet(src_des))
-        except RuleFileError as e:
-            _listing_failed(ctx, e.relpath, e.exc)
-            return []
-        except PatternError as e:
-            _listing_failed(ctx, relpath, OSError(0, str(e)))
+        node = _rule_chain(ctx, task, src_fd, _NameSet(src_des))
+        if node is None:
             return []
         dst_des = []
         if dst_fd is not None and task.dst is not None:  # a dir we just made is empty
@@ -128,15 +133,25 @@ class _NameSet:
         self._names = des
 
     def __contains__(self, name: str) -> bool:
-        import bisect
-
         names = self._names
-        i = bisect.bisect_left(names, name, key=_de_name)
+        i = bisect.bisect_left(names, name, key=name_of)
         return i < len(names) and names[i].name == name
 
 
-def _de_name(de) -> str:
-    return de.name
+def _rule_chain(ctx: WorkerContext, task: Task, src_fd: int | None = None, names=None):
+    """The task's rule chain (rebuilt from its key in this process), plus
+    this directory's own ignore files when ``names`` is given.  An ignore
+    file we cannot read or parse is a listing error: None."""
+    try:
+        node = ctx.rules.node_for(task.rules, ctx.src_root)
+        if names is not None:
+            node = ctx.rules.enter(node, task.relpath, src_fd, names)
+        return node
+    except RuleFileError as e:
+        _listing_failed(ctx, e.relpath, e.exc)
+    except PatternError as e:
+        _listing_failed(ctx, task.relpath, OSError(0, str(e)))
+    return None
 
 
 def _count_files(des) -> int:
@@ -151,10 +166,8 @@ def _listing_failed(ctx: WorkerContext, relpath: str, exc: OSError) -> None:
     # Any SRC listing error turns deletions off for the whole run: a
     # directory we could not list must never look empty to --delete.
     ctx.disable_deletions()
-    rec = from_oserror(relpath, "list-src", exc)
-    if rec.severity != 0:  # vanished directories count as errors here
-        rec = rec._replace(severity=0)
-    ctx.report(rec)
+    # Always an error (exit 23), even when it vanished: its subtree is unsynced.
+    ctx.report(SyncError(relpath, "list-src", exc.errno or 0, exc.strerror or str(exc)))
 
 
 def _describe_src(ctx, relpath, src_fd, des, node, stat_files=True, lo=None, hi=None,
@@ -227,7 +240,7 @@ def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> l
     # equals its twin's in every field the plan compares is passed as the
     # twin itself, and the plan skips it without building anything.
     quick = stat_files and not ctx.opts.checksum
-    owner = ctx.plan_options.owner
+    plan_options = ctx.plan_options
     i, n = 0, len(src)
     for de in des:
         name = de.name
@@ -242,9 +255,8 @@ def _describe_dst(ctx, relpath, dst_fd, des, node, src, stat_files, lo, hi) -> l
                     d = de.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                if (d.st_mtime_ns == s.mtime_ns and d.st_size == s.size and d.st_mode == s.mode
-                        and (not owner or (d.st_uid == s.uid and d.st_gid == s.gid))):
-                    append(s)  # the same object: identical in all the plan compares
+                if file_unchanged(s, d, plan_options):
+                    append(s)  # the same object: the plan skips the pair
                 else:
                     append(entry_from_stat(name, d))
             elif stat_files or not de.is_file(follow_symlinks=False):
@@ -340,7 +352,7 @@ def _finish_dir(ctx: WorkerContext, task: Task, dst_fd: int | None, changed: boo
     if ctx.opts.dry_run or dst_fd is None:
         return
     try:
-        set_dir_meta(dst_fd, s, ctx.is_root)
+        set_fd_meta(dst_fd, s, ctx.is_root)
     except OSError as e:
         ctx.report(from_oserror(task.relpath, "set-meta", e))
 
@@ -367,17 +379,18 @@ def _split_itemize(ctx: WorkerContext, task: Task, changed: bool) -> bool | None
     return None
 
 
-def set_dir_meta(fd: int, s: Entry, is_root: bool) -> None:
-    if is_root:
-        os.fchown(fd, s.uid, s.gid)
-    os.fchmod(fd, st.S_IMODE(s.mode))
-    os.utime(fd, ns=(s.atime_ns, s.mtime_ns))
-
-
-def _ensure_writable(fd: int) -> None:
-    mode = os.fstat(fd).st_mode
-    if mode & 0o700 != 0o700:
-        os.fchmod(fd, st.S_IMODE(mode) | 0o700)
+def restore_dir_meta(ctx: WorkerContext, relpath: str, dst_fd: int) -> None:
+    """Give a DST directory SRC's current metadata again, after entries were
+    added or removed in it outside its own task (deferred deletions, the
+    hard-link pass)."""
+    try:
+        src_fd = open_dir(ctx.src_root, relpath)
+        try:
+            set_fd_meta(dst_fd, entry_from_stat("", os.fstat(src_fd)), ctx.is_root)
+        finally:
+            os.close(src_fd)
+    except OSError as e:
+        ctx.report(from_oserror(relpath, "set-meta", e))
 
 
 # --- slices of huge directories ----------------------------------------------
@@ -459,13 +472,8 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
     if listing is None:
         return
     src_fd, dst_fd = listing.src_fd, listing.dst_fd
-    try:
-        node = ctx.rules.node_for(task.rules, ctx.src_root)
-    except RuleFileError as e:
-        _listing_failed(ctx, e.relpath, e.exc)
-        return
-    except PatternError as e:
-        _listing_failed(ctx, relpath, OSError(0, str(e)))
+    node = _rule_chain(ctx, task)
+    if node is None:
         return
     lo, hi = task.lo, task.hi
     dst_des = listing.dst_des
@@ -487,4 +495,4 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
         ctx.report(from_oserror(relpath, "open-dst", e))
 
 
-__all__ = ["Task", "run_task", "set_dir_meta", "SyncError"]
+__all__ = ["Task", "run_task", "restore_dir_meta", "SyncError"]

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 
 from .counters import C
-from .dirsync import set_dir_meta
+from .dirsync import restore_dir_meta
 from .errors import from_oserror
-from .walk import entry_from_stat, open_dir
+from .walk import open_dir
 
 
 def _split(relpath: str) -> tuple[str, str]:
@@ -59,13 +59,11 @@ def link_groups(ctx, sink) -> None:
             os.close(lfd)
     for d in sorted(touched_dirs, key=lambda p: p.count("/"), reverse=True):
         try:
-            sfd = open_dir(ctx.src_root, d)
             dfd = open_dir(ctx.dst_root, d)
         except OSError as e:
             ctx.report(from_oserror(d, "open-dst", e))
             continue
         try:
-            set_dir_meta(dfd, entry_from_stat("", os.fstat(sfd)), ctx.is_root)
+            restore_dir_meta(ctx, d, dfd)
         finally:
-            os.close(sfd)
             os.close(dfd)

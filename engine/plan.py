@@ -127,6 +127,14 @@ def _plan_extra(d: Entry, o: PlanOptions, add) -> None:
         add(Action(Op.DELETE, d.name, None, d))
 
 
+def file_unchanged(s: Entry, d, o: PlanOptions) -> bool:
+    """The quick check on a DST file's raw ``os.stat_result``: True when the
+    pair would plan nothing (same size, mtime, mode and, as root, owner).
+    The walk uses it to hand the plan the SRC entry as its own twin."""
+    return (d.st_mtime_ns == s.mtime_ns and d.st_size == s.size and d.st_mode == s.mode
+            and not o.checksum and (not o.owner or (d.st_uid == s.uid and d.st_gid == s.gid)))
+
+
 def meta_differs(s: Entry, d: Entry, o: PlanOptions, mtime: bool = True) -> bool:
     if mtime and s.mtime_ns != d.mtime_ns:
         return True

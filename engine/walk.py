@@ -90,11 +90,11 @@ def scan(dir_fd: int) -> list[os.DirEntry]:
     """All entries of the directory open at ``dir_fd``, sorted by name."""
     with os.scandir(dir_fd) as it:
         entries = list(it)
-    entries.sort(key=_name)
+    entries.sort(key=name_of)
     return entries
 
 
-_name = operator.attrgetter("name")
+name_of = operator.attrgetter("name")  # the sort key of every listing
 
 
 def describe(de: os.DirEntry, dir_fd: int) -> Entry:

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from engine.plan import Action, Op, PlanOptions, itemize_sigil, plan_directory
+from engine.plan import Action, Op, PlanOptions, file_unchanged, itemize_sigil, plan_directory
 from engine.walk import KIND_DIR, KIND_FILE, KIND_LINK, KIND_SPECIAL, Entry
 
 TAG = "0123abcd"
@@ -279,3 +279,22 @@ def test_a_file_passed_as_its_own_twin_plans_nothing():
     assert plan([a], [a], delete=True) == []
     other = f("a", mtime=T + 1)
     assert ops(plan([a], [other])) == [(Op.UPDATE, "a")]
+
+
+def test_file_unchanged_is_the_plans_own_quick_check():
+    from types import SimpleNamespace
+
+    a = f("a")
+
+    def stat(**kw):  # the fields of an os.stat_result the check reads
+        base = dict(st_mode=a.mode, st_size=a.size, st_mtime_ns=a.mtime_ns,
+                    st_uid=a.uid, st_gid=a.gid)
+        return SimpleNamespace(**{**base, **kw})
+
+    assert file_unchanged(a, stat(), PlanOptions())
+    assert not file_unchanged(a, stat(), PlanOptions(checksum=True))
+    assert not file_unchanged(a, stat(st_mtime_ns=a.mtime_ns + 1), PlanOptions())
+    assert not file_unchanged(a, stat(st_size=a.size + 1), PlanOptions())
+    assert not file_unchanged(a, stat(st_mode=a.mode ^ 0o100), PlanOptions())
+    assert file_unchanged(a, stat(st_uid=a.uid + 1), PlanOptions())
+    assert not file_unchanged(a, stat(st_uid=a.uid + 1), PlanOptions(owner=True))
