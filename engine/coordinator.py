@@ -180,33 +180,17 @@ class Coordinator:
         prof = self._start_profile()
         sampler = self._start_sampler()
         try:
-            stack = [root]
-            try:
-                while stack and not shared.flag(F.STOP):
-                    if self._pool_wanted(shared, max_workers):
-                        break
-                    t1 = time.perf_counter_ns()
-                    children = run_task(ctx, stack.pop())
-                    stack.extend(reversed(children))
-                    ctx.row.add(C.BUSY_NS, time.perf_counter_ns() - t1)
-                if stack and not shared.flag(F.STOP):
-                    outcome = self._start_pool(ctx, stack, sink, progress)
-            except FatalSyncError as e:
-                fatal = e.record
-                shared.set_flag(F.FATAL, 1)
-            except _HardStop:
-                hard_stop = True
+            outcome = self._run_all(ctx, [root], sink, progress, max_workers)
             if not shared.flag(F.STOP) and not shared.flag(F.FATAL) and not (outcome and outcome.died):
-                try:
-                    self._apply_deletions(ctx, sink)
-                    self._finish_deferred(ctx, sink)
-                    if opts.hard_links and sink.hardlinks and not opts.dry_run:
-                        from .hardlinks import link_groups
+                self._apply_deletions(ctx, sink)
+                self._finish_deferred(ctx, sink)
+                if opts.hard_links and sink.hardlinks and not opts.dry_run:
+                    from .hardlinks import link_groups
 
-                        link_groups(ctx, sink)
-                except FatalSyncError as e:
-                    fatal = e.record
-                    shared.set_flag(F.FATAL, 1)
+                    link_groups(ctx, sink)
+        except FatalSyncError as e:
+            fatal = e.record
+            shared.set_flag(F.FATAL, 1)
         except _HardStop:
             hard_stop = True
         finally:
@@ -230,6 +214,24 @@ class Coordinator:
         result.extra["run"] = {"src": self.opts.src, "dst": self.opts.dst, "run_tag": run_tag}
         return result
 
+    def _run_all(self, ctx, stack, sink, progress, max_workers):
+        """Tasks in-process until the tree proves large, then on the pool;
+        the pool's outcome, or None when everything ran here."""
+        self._run_in_process(ctx, stack, lambda: self._pool_wanted(ctx.shared, max_workers))
+        if stack and not ctx.shared.flag(F.STOP):
+            return self._start_pool(ctx, stack, sink, progress)
+        return None
+
+    @staticmethod
+    def _run_in_process(ctx, stack, enough=lambda: False) -> None:
+        """Depth-first over ``stack`` (children pushed in reverse, so the first
+        runs next) until it is empty, a stop is asked, or ``enough()``."""
+        shared = ctx.shared
+        while stack and not shared.flag(F.STOP) and not enough():
+            t1 = time.perf_counter_ns()
+            stack.extend(reversed(run_task(ctx, stack.pop())))
+            ctx.row.add(C.BUSY_NS, time.perf_counter_ns() - t1)
+
     def _pool_wanted(self, shared, max_workers) -> bool:
         if max_workers < 2:
             return False
@@ -242,8 +244,7 @@ class Coordinator:
         self.sizing = decide(self.opts.src, self.opts.dst, self.opts.workers)
         n = min(self.sizing.workers, self._max_workers())
         if n < 2:  # the machine says one worker: keep going in-process
-            while stack and not self.shared.flag(F.STOP):
-                stack.extend(reversed(run_task(ctx, stack.pop())))
+            self._run_in_process(ctx, stack)
             return None
         self.pool_started = True
         self.pool = Pool(ctx, n, on_tick=None)
