@@ -41,10 +41,10 @@ import time
 from typing import NamedTuple
 
 from .counters import C, SharedCounters
-from .dirsync import Task
+from .dirsync import Task, rule_chain, run_depth_first
 from .errors import Exit, UsageError, from_oserror
 from .names import join
-from .rules import PatternError, PatternLine, RuleFileError, Rules
+from .rules import PatternError, PatternLine, Rules
 from .walk import KIND_DIR, KIND_FILE, KIND_LINK, O_DIR, kind_of, open_dir, scan
 
 TOP_N = 10  # largest files and fullest directories kept
@@ -175,14 +175,8 @@ def _count_pruned(ctx, task: Task, des) -> list[Task]:
 def _summarize_dir(ctx, task: Task, fd: int, des) -> list[Task]:
     rules = ctx.rules
     relpath = task.relpath
-    try:
-        node = rules.node_for(task.rules, ctx.src_root)
-        node = rules.enter(node, relpath, fd, {de.name for de in des})
-    except RuleFileError as e:
-        ctx.report(from_oserror(e.relpath, "list-src", e.exc))
-        return []
-    except PatternError as e:
-        ctx.report(from_oserror(relpath, "list-src", OSError(0, str(e))))
+    node = rule_chain(ctx, task, fd, {de.name for de in des})
+    if node is None:  # an ignore file we cannot read or parse: reported
         return []
     infos, children, pruned = [], [], 0
     walk_pruned = ctx.count_pruned
@@ -502,8 +496,8 @@ def _walk(root_fd, rules, facts, pool_threshold, echo, count_pruned) -> tuple[Ag
     ctx = WorkerContext(SyncOptions(), root_fd, None, shared, 0, sink, rules, secrets.token_hex(4))
     ctx.count_pruned = count_pruned
     stack = [Task("", None, None, ())]
-    while stack and not (n >= 2 and shared.total(C.FILES_SEEN) >= pool_threshold):
-        stack.extend(reversed(analyze_task(ctx, stack.pop())))
+    run_depth_first(ctx, stack, analyze_task,
+                    lambda: n >= 2 and shared.total(C.FILES_SEEN) >= pool_threshold)
     mode, died = "sequential", []
     if stack:
         mode, died = "pool", _run_pool(ctx, n, stack, sink)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .apply import set_fd_meta
 from .context import WorkerContext
 from .counters import C, F, SharedCounters
-from .dirsync import Task, restore_dir_meta, run_task
+from .dirsync import Task, restore_dir_meta, run_depth_first
 from .errors import Exit, FatalSyncError, Severity, SyncError, UsageError, from_oserror, worst_exit
 from .names import escape
 from .options import SyncOptions, default_lock_dir
@@ -217,20 +217,10 @@ class Coordinator:
     def _run_all(self, ctx, stack, sink, progress, max_workers):
         """Tasks in-process until the tree proves large, then on the pool;
         the pool's outcome, or None when everything ran here."""
-        self._run_in_process(ctx, stack, lambda: self._pool_wanted(ctx.shared, max_workers))
+        run_depth_first(ctx, stack, enough=lambda: self._pool_wanted(ctx.shared, max_workers))
         if stack and not ctx.shared.flag(F.STOP):
             return self._start_pool(ctx, stack, sink, progress)
         return None
-
-    @staticmethod
-    def _run_in_process(ctx, stack, enough=lambda: False) -> None:
-        """Depth-first over ``stack`` (children pushed in reverse, so the first
-        runs next) until it is empty, a stop is asked, or ``enough()``."""
-        shared = ctx.shared
-        while stack and not shared.flag(F.STOP) and not enough():
-            t1 = time.perf_counter_ns()
-            stack.extend(reversed(run_task(ctx, stack.pop())))
-            ctx.row.add(C.BUSY_NS, time.perf_counter_ns() - t1)
 
     def _pool_wanted(self, shared, max_workers) -> bool:
         if max_workers < 2:
@@ -244,7 +234,7 @@ class Coordinator:
         self.sizing = decide(self.opts.src, self.opts.dst, self.opts.workers)
         n = min(self.sizing.workers, self._max_workers())
         if n < 2:  # the machine says one worker: keep going in-process
-            self._run_in_process(ctx, stack)
+            run_depth_first(ctx, stack)
             return None
         self.pool_started = True
         self.pool = Pool(ctx, n, on_tick=None)

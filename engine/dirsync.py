@@ -18,11 +18,12 @@ from __future__ import annotations
 import bisect
 import os
 import stat as st
+import time
 from typing import NamedTuple
 
 from .apply import Applier, make_writable, set_fd_meta
 from .context import DeferredDir, HardLink, WorkerContext
-from .counters import C
+from .counters import C, F
 from .errors import SyncError, from_oserror
 from .names import escape, join
 from .plan import Action, Op, file_unchanged, meta_differs, plan_directory
@@ -63,6 +64,18 @@ def run_task(ctx: WorkerContext, task: Task) -> list[Task]:
     return _run_directory(ctx, task)
 
 
+def run_depth_first(ctx: WorkerContext, stack: list[Task], task_fn=run_task,
+                    enough=lambda: False) -> None:
+    """Run tasks in this process, depth-first (children pushed in reverse,
+    so the first runs next), until the stack is empty, a stop is asked, or
+    ``enough()`` says the pool should take over."""
+    shared = ctx.shared
+    while stack and not shared.flag(F.STOP) and not enough():
+        t0 = time.perf_counter_ns()
+        stack.extend(reversed(task_fn(ctx, stack.pop())))
+        ctx.row.add(C.BUSY_NS, time.perf_counter_ns() - t0)
+
+
 # --- whole directories --------------------------------------------------------
 
 def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
@@ -87,7 +100,7 @@ def _run_directory(ctx: WorkerContext, task: Task) -> list[Task]:
         except OSError as e:
             _listing_failed(ctx, relpath, e)
             return []
-        node = _rule_chain(ctx, task, src_fd, _NameSet(src_des))
+        node = rule_chain(ctx, task, src_fd, _NameSet(src_des))
         if node is None:
             return []
         dst_des = []
@@ -138,7 +151,7 @@ class _NameSet:
         return i < len(names) and names[i].name == name
 
 
-def _rule_chain(ctx: WorkerContext, task: Task, src_fd: int | None = None, names=None):
+def rule_chain(ctx: WorkerContext, task: Task, src_fd: int | None = None, names=None):
     """The task's rule chain (rebuilt from its key in this process), plus
     this directory's own ignore files when ``names`` is given.  An ignore
     file we cannot read or parse is a listing error: None."""
@@ -472,7 +485,7 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
     if listing is None:
         return
     src_fd, dst_fd = listing.src_fd, listing.dst_fd
-    node = _rule_chain(ctx, task)
+    node = rule_chain(ctx, task)
     if node is None:
         return
     lo, hi = task.lo, task.hi
@@ -495,4 +508,4 @@ def _run_slice(ctx: WorkerContext, task: Task) -> None:
         ctx.report(from_oserror(relpath, "open-dst", e))
 
 
-__all__ = ["Task", "run_task", "restore_dir_meta", "SyncError"]
+__all__ = ["Task", "run_task", "run_depth_first", "rule_chain", "restore_dir_meta", "SyncError"]
